@@ -1,0 +1,109 @@
+"""Who speaks: local actors with their keys, remote actors we have resolved, the
+relationships between them, domain blocks and the staff logins that act for a union."""
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+# The union itself (an Organization) or the instance actor (an Application).
+class LocalActor(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    kind = fields.CharField(max_length=16)  # "union" | "instance"
+    name = fields.CharField(max_length=255, default="")
+    summary = fields.TextField(default="")
+    private_key_pem = fields.TextField()
+    public_key_pem = fields.TextField()
+    manually_approves_followers = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "actors_local"
+
+
+# Cache of a remote actor document; the key is refreshed when verification fails.
+class RemoteActor(Model):
+    id = fields.IntField(primary_key=True)
+    uri = fields.CharField(max_length=2048, unique=True)
+    domain = fields.CharField(max_length=255, db_index=True)
+    username = fields.CharField(max_length=255, default="")
+    type = fields.CharField(max_length=32, default="Person")
+    name = fields.CharField(max_length=2048, default="")
+    summary = fields.TextField(default="")
+    url = fields.CharField(max_length=2048, default="")
+    inbox = fields.CharField(max_length=2048)
+    shared_inbox = fields.CharField(max_length=2048, default="")
+    followers_url = fields.CharField(max_length=2048, default="")
+    key_id = fields.CharField(max_length=2048, default="", db_index=True)
+    public_key_pem = fields.TextField(default="")
+    icon_url = fields.CharField(max_length=2048, default="")
+    fetched_at = fields.DatetimeField()
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "actors_remote"
+
+    @property
+    def handle(self) -> str:
+        return f"@{self.username}@{self.domain}" if self.username else self.uri
+
+    @property
+    def delivery_inbox(self) -> str:
+        return self.shared_inbox or self.inbox
+
+
+class FollowState:
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+# A remote actor following one of ours; `follow_id` is their Follow, echoed in our Accept.
+class Follower(Model):
+    id = fields.IntField(primary_key=True)
+    local = fields.ForeignKeyField("models.LocalActor", related_name="followers", on_delete=fields.CASCADE)
+    remote = fields.ForeignKeyField("models.RemoteActor", related_name="following_locals", on_delete=fields.CASCADE)
+    follow_id = fields.CharField(max_length=2048)
+    state = fields.CharField(max_length=16, default=FollowState.PENDING)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "actors_follower"
+        unique_together = (("local", "remote"),)
+
+
+# One of ours following a remote actor; `requested` until their Accept arrives.
+class Following(Model):
+    id = fields.IntField(primary_key=True)
+    local = fields.ForeignKeyField("models.LocalActor", related_name="following", on_delete=fields.CASCADE)
+    remote = fields.ForeignKeyField("models.RemoteActor", related_name="followed_by_locals", on_delete=fields.CASCADE)
+    follow_id = fields.CharField(max_length=2048, unique=True)
+    state = fields.CharField(max_length=16, default=FollowState.PENDING)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "actors_following"
+        unique_together = (("local", "remote"),)
+
+
+class DomainBlock(Model):
+    domain = fields.CharField(max_length=255, primary_key=True)
+    reason = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "actors_domain_block"
+
+
+# A staff login allowed to act for the union (argon2 hash, never the password).
+class Login(Model):
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    actor = fields.ForeignKeyField("models.LocalActor", related_name="logins", on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "actors_login"

@@ -1,0 +1,21 @@
+"""Activities this instance has said, each served at its own id."""
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Activity(Model):
+    id = fields.BigIntField(primary_key=True)
+    ap_id = fields.CharField(max_length=2048, unique=True)
+    type = fields.CharField(max_length=32)
+    actor = fields.ForeignKeyField("models.LocalActor", related_name="activities", on_delete=fields.CASCADE)
+    object_uri = fields.CharField(max_length=2048, default="", db_index=True)
+    payload = fields.JSONField()
+    public = fields.BooleanField(default=True)
+    # In the outbox collection (Create/Announce/Update/Delete of public content), not Follow/Accept.
+    listed = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "outbox_activity"
