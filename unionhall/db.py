@@ -43,7 +43,8 @@ async def migrate_db(db_url: str) -> None:
 async def open_db(db_url: str, *, run_migrations: bool = True) -> None:
     if run_migrations:
         await migrate_db(db_url)
-    await Tortoise.init(config=tortoise_config(db_url))
+    # Global fallback: request handlers and workers run in tasks other than the one that opened it.
+    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
 
 
 async def close_db() -> None:

@@ -1,0 +1,53 @@
+"""The running instance as every package sees it: its URLs, its one outbound client,
+its clock, and the signing keys of its local actors (parsed once, cached)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from actors.models import LocalActor
+from actors.urls import Urls
+from federation.clock import SYSTEM_CLOCK, Clock
+from federation.http import SafeClient
+from federation.httpsig import SigningKey
+
+
+@dataclass
+class Instance:
+    urls: Urls
+    client: SafeClient
+    clock: Clock = SYSTEM_CLOCK
+    approve_followers: bool = False
+    _keys: dict[str, SigningKey] = field(default_factory=dict)
+    # Set by a process that runs a delivery worker, so publishing starts delivery at once.
+    wake_delivery: Callable[[], None] | None = None
+
+    def now(self):
+        return self.clock.now()
+
+    async def signing_key(self, key_id: str) -> SigningKey:
+        """The private key behind one of our key ids (cached; RSA parsing is not free)."""
+        cached = self._keys.get(key_id)
+        if cached:
+            return cached
+        if key_id == self.urls.instance_key_id:
+            actor = await LocalActor.get(kind="instance")
+        else:
+            username = key_id.removeprefix(self.urls.base + "/actors/").split("#", 1)[0]
+            actor = await LocalActor.get(username=username)
+        key = SigningKey.from_pem(key_id, actor.private_key_pem)
+        self._keys[key_id] = key
+        return key
+
+    async def instance_key(self) -> SigningKey:
+        return await self.signing_key(self.urls.instance_key_id)
+
+    def key_id_of(self, actor: LocalActor) -> str:
+        return self.urls.instance_key_id if actor.kind == "instance" else self.urls.key_id(actor.username)
+
+    def uri_of(self, actor: LocalActor) -> str:
+        return self.urls.instance_actor if actor.kind == "instance" else self.urls.actor(actor.username)
+
+    def poke_delivery(self) -> None:
+        if self.wake_delivery is not None:
+            self.wake_delivery()

@@ -1,0 +1,150 @@
+"""Remote actors: resolved by URI, key id or handle; cached; refreshed when stale or when
+a signature fails with the cached key (key rotation)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from actors.blocks import is_blocked
+from actors.instance import Instance
+from actors.models import RemoteActor
+from federation import webfinger
+from federation.addresses import FetchError
+from federation.vocab import ACTOR_TYPES
+
+STALE_AFTER = timedelta(days=1)
+
+
+class ActorFetchError(Exception):
+    def __init__(self, reason: str, *, blocked: bool = False, temporary: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.blocked = blocked
+        self.temporary = temporary
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+def _str(value, limit: int = 2048) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _http_url(value) -> str:
+    if isinstance(value, dict):
+        value = value.get("url") or value.get("href")
+    if isinstance(value, list) and value:
+        return _http_url(value[0])
+    if isinstance(value, str) and value.startswith(("https://", "http://")):
+        return value[:2048]
+    return ""
+
+
+def _types(doc: dict) -> set[str]:
+    t = doc.get("type")
+    return set(t) if isinstance(t, list) else {t}
+
+
+def _public_key(doc: dict) -> dict | None:
+    key = doc.get("publicKey")
+    if isinstance(key, list):
+        key = key[0] if key else None
+    return key if isinstance(key, dict) else None
+
+
+def validate_actor(doc: dict, uri: str) -> dict:
+    """The checks Mastodon applies (interop notes 2.1). Returns the fields to store."""
+    if doc.get("id") != uri:
+        raise ActorFetchError("actor document id differs from its URL")
+    if not (_types(doc) & ACTOR_TYPES):
+        raise ActorFetchError(f"not an actor type: {doc.get('type')!r}")
+    username = doc.get("preferredUsername")
+    if not isinstance(username, str) or not username:
+        raise ActorFetchError("actor has no preferredUsername")
+    inbox = doc.get("inbox")
+    if not isinstance(inbox, str) or not inbox.startswith(("https://", "http://")):
+        raise ActorFetchError("actor has no usable inbox")
+    key = _public_key(doc) or {}
+    key_id, pem = key.get("id"), key.get("publicKeyPem")
+    if key and (not isinstance(key_id, str) or _host(key_id) != _host(uri) or key.get("owner") not in (None, uri)):
+        raise ActorFetchError("actor key is not owned by the actor")
+    endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
+    shared = endpoints.get("sharedInbox") or doc.get("sharedInbox")
+    url = _http_url(doc.get("url"))
+    t = next(iter(_types(doc) & ACTOR_TYPES))
+    return dict(
+        domain=_host(uri), username=username[:255], type=t,
+        name=_str(doc.get("name")), summary=_str(doc.get("summary"), 20_000),
+        url=url if url and _host(url) == _host(uri) else uri,
+        inbox=inbox, shared_inbox=shared if isinstance(shared, str) and shared.startswith("http") else "",
+        followers_url=_http_url(doc.get("followers")) if isinstance(doc.get("followers"), str) else "",
+        key_id=key_id if isinstance(key_id, str) else "", public_key_pem=pem if isinstance(pem, str) else "",
+        icon_url=_http_url(doc.get("icon")),
+    )
+
+
+async def _fetch(inst: Instance, url: str) -> dict:
+    if await is_blocked(_host(url)):
+        raise ActorFetchError(f"{_host(url)} is blocked", blocked=True)
+    try:
+        return await inst.client.get_ap(url, sign_with=await inst.instance_key())
+    except FetchError as exc:
+        status = getattr(exc, "status", None)
+        temporary = status is None or status >= 500 or status == 429
+        raise ActorFetchError(f"could not fetch {url}: {exc.reason}", temporary=temporary) from exc
+
+
+async def store_actor(inst: Instance, uri: str, doc: dict) -> RemoteActor:
+    fields = validate_actor(doc, uri)
+    actor, _ = await RemoteActor.update_or_create(uri=uri, defaults={**fields, "fetched_at": inst.now(), "deleted_at": None})
+    return actor
+
+
+async def fetch_actor(inst: Instance, uri: str, *, refresh: bool = False) -> RemoteActor:
+    if inst.urls.is_local(uri):
+        raise ActorFetchError("that is one of our own actors")
+    cached = await RemoteActor.filter(uri=uri).first()
+    if cached and not refresh and inst.now() - cached.fetched_at < STALE_AFTER:
+        return cached
+    return await store_actor(inst, uri, await _fetch(inst, uri))
+
+
+async def actor_for_key(inst: Instance, key_id: str, *, refresh: bool = False) -> RemoteActor:
+    """Resolve a signature keyId to its actor; the actor must name that very key (no key confusion)."""
+    if not refresh:
+        cached = await RemoteActor.filter(key_id=key_id, deleted_at=None).first()
+        if cached:
+            return cached
+    doc_url = key_id.split("#", 1)[0]
+    doc = await _fetch(inst, doc_url)
+    if "inbox" in doc and "publicKey" in doc:
+        actor = await store_actor(inst, doc_url, doc)
+    else:
+        owner = doc.get("owner")
+        if not isinstance(owner, str) or _host(owner) != _host(key_id):
+            raise ActorFetchError("key document names no owner on its own host")
+        actor = await store_actor(inst, owner, await _fetch(inst, owner))
+    if actor.key_id != key_id:
+        raise ActorFetchError("the key's owner does not publish that key")
+    return actor
+
+
+async def resolve_handle(inst: Instance, handle: str) -> RemoteActor:
+    try:
+        _, href = await webfinger.resolve(inst.client, handle)
+    except webfinger.WebFingerError as exc:
+        raise ActorFetchError(exc.reason) from exc
+    actor = await fetch_actor(inst, href, refresh=True)
+    await check_webfinger_loopback(inst, actor)
+    return actor
+
+
+async def check_webfinger_loopback(inst: Instance, actor: RemoteActor) -> None:
+    """Mastodon's check_webfinger!: acct:{preferredUsername}@{id host} must point back at the id."""
+    try:
+        _, href = await webfinger.resolve(inst.client, f"{actor.username}@{actor.domain}")
+    except webfinger.WebFingerError as exc:
+        raise ActorFetchError(f"WebFinger does not loop back: {exc.reason}") from exc
+    if href != actor.uri:
+        raise ActorFetchError("WebFinger does not loop back to the actor id")

@@ -1,0 +1,497 @@
+"""Received ActivityStreams objects -> the fields of a `content.models.Post`.
+
+Payloads are read as plain JSON with compact term names, as Mastodon, Mobilizon and Gancio
+do (mastodon_interop 5.4): `@context` is never interpreted, so a context that redefines
+`id` or `type`, an `@graph`, or an LD `signature` block changes nothing here.
+
+Everything a peer sends is untrusted: HTML is sanitised, names become plain text, URLs must
+be http(s), lists are capped. Oversized HTML is *truncated* (at a tag boundary, with a
+"[…]" marker) rather than refused, so a long Article still shows its beginning and its link;
+every other malformed field that matters raises `InvalidObject`, which the inbox turns
+into a 4xx that stores nothing.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from content.sanitize import plain_text, safe_url, sanitize_html
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+_PUBLIC_FORMS = frozenset({PUBLIC, "as:Public", "Public"})
+SUPPORTED_TYPES = {"Note", "Article", "Page", "Event", "Question"}
+ACTOR_TYPES = {"Person", "Group", "Organization", "Application", "Service"}
+MAX_RECIPIENTS = 500
+MAX_TAGS = 50
+MAX_ATTACHMENTS = 8
+MAX_CONTENT_CHARS = 100_000  # per language, measured after sanitising
+MAX_SUMMARY_CHARS = 10_000
+MAX_NAME_CHARS = 500
+MAX_ALT_CHARS = 1_500
+MAX_POLL_OPTIONS = 20
+TRUNCATION_MARK = "<p>[…]</p>"
+# Peers with a slightly fast clock are tolerated; a post "from 2099" would pin itself to
+# the top of every timeline sorted by date, so it is dated now instead.
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+class InvalidObject(ValueError):
+    """The object cannot be stored; `reason` says why in a few words (for logs and 400s)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def is_public_address(value: object) -> bool:
+    """True for the three spellings Mastodon accepts for the Public collection, only those."""
+    return isinstance(value, str) and value in _PUBLIC_FORMS
+
+
+def as_list(value: Any) -> list:
+    """AS2 allows one value or an array for most properties; always get a list."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def id_of(value: Any) -> str | None:
+    """The id of a reference that may be a bare string or an embedded object."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+_HOST_CHARS = re.compile(r"^[a-z0-9_.-]+$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_of(url: str) -> str:
+    """Canonical `host[:port]` for origin comparisons and domain blocks.
+
+    Lowercased, IDNA-encoded, trailing dot stripped, default port dropped: otherwise
+    `Evil.Example.` and `evil.example:443` would dodge a block on `evil.example`
+    (CVE-2023-42451 class). Raises `InvalidObject` (a ValueError) when there is no usable
+    host, so two broken URLs never compare equal as "".
+    """
+    try:
+        parts = urlsplit(url.strip()) if isinstance(url, str) else None
+        host, port = (parts.hostname, parts.port) if parts else (None, None)
+    except ValueError:
+        raise InvalidObject("malformed URL") from None
+    if not host:
+        raise InvalidObject("URL has no host")
+    if ":" in host:  # IPv6 literal; urlsplit already lowercased it
+        name = f"[{host}]"
+    else:
+        try:
+            name = host.rstrip(".").encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            raise InvalidObject("invalid host name") from None
+        if not name or not _HOST_CHARS.match(name):
+            raise InvalidObject("invalid host name")
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
+        return f"{name}:{port}"
+    return name
+
+
+# ISO 639-2/3 -> 639-1 for the languages unions write in, so "fra" and "fr" file together.
+_THREE_TO_TWO = dict(pair.split(":") for pair in (
+    "eng:en fra:fr fre:fr spa:es deu:de ger:de ita:it por:pt nld:nl dut:nl cat:ca eus:eu "
+    "baq:eu glg:gl pol:pl ces:cs cze:cs slk:sk slo:sk slv:sl hrv:hr srp:sr bos:bs bul:bg "
+    "ron:ro rum:ro hun:hu ell:el gre:el tur:tr rus:ru ukr:uk bel:be lit:lt lav:lv est:et "
+    "fin:fi swe:sv dan:da nor:no nob:nb nno:nn isl:is ice:is gle:ga cym:cy wel:cy mlt:mt "
+    "sqi:sq alb:sq mkd:mk mac:mk ara:ar heb:he fas:fa per:fa urd:ur hin:hi ben:bn tam:ta "
+    "zho:zh chi:zh jpn:ja kor:ko vie:vi tha:th ind:id msa:ms may:ms swa:sw amh:am kur:ku "
+    "epo:eo tgl:tl kat:ka geo:ka hye:hy arm:hy aze:az kaz:kk uzb:uz"
+).split())
+_LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[a-z0-9]{1,8})*$")
+
+
+def normalize_language(tag: object) -> str | None:
+    """A BCP-47-ish tag in canonical case ("pt-BR", "zh-Hant-TW"), or None if it is not one.
+
+    At most 16 characters, the width of `Post.language`. "_" is read as "-" (some servers
+    send "pt_BR"); known three-letter codes become their two-letter form.
+    """
+    if not isinstance(tag, str) or len(tag) > 16:
+        return None
+    tag = tag.strip().replace("_", "-").lower()
+    if not _LANG_TAG.match(tag):
+        return None
+    primary, *rest = tag.split("-")
+    subtags = [_THREE_TO_TWO.get(primary, primary)]
+    for sub in rest:
+        if len(sub) == 4 and sub.isalpha():
+            subtags.append(sub.title())  # script
+        elif (len(sub) == 2 and sub.isalpha()) or (len(sub) == 3 and sub.isdigit()):
+            subtags.append(sub.upper())  # region
+        else:
+            subtags.append(sub)
+    return "-".join(subtags)
+
+
+@dataclass
+class ParsedObject:
+    """Exactly the peer-supplied columns of `Post`; `Post(**asdict(p), local=False)` works."""
+
+    ap_id: str
+    type: str
+    author_uri: str
+    published: datetime
+    url: str = ""
+    name: str = ""
+    summary: str = ""
+    content: str = ""
+    content_map: dict[str, str] = field(default_factory=dict)
+    language: str = ""
+    in_reply_to: str | None = None
+    public: bool = False
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    tags: list[dict] = field(default_factory=list)
+    attachments: list[dict] = field(default_factory=list)
+    sensitive: bool = False
+    updated: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def attributed_to(obj: dict) -> str | None:
+    """The author: the first actor in `attributedTo` (PeerTube sends [Person, Group])."""
+    for item in as_list(obj.get("attributedTo")):
+        if isinstance(item, dict):
+            kinds = {k for k in as_list(item.get("type")) if isinstance(k, str)}
+            if kinds and not kinds & ACTOR_TYPES:
+                continue  # e.g. a Link or a Collection in the list, not an actor
+        elif not isinstance(item, str):
+            continue
+        author = safe_url(id_of(item))
+        if author:
+            return author
+    return None
+
+
+def parse_object(obj: dict, *, now: datetime) -> ParsedObject:
+    """Validate and normalise one received Note/Article/Page/Event/Question."""
+    if not isinstance(obj, dict):
+        raise InvalidObject("object is not a JSON object")
+    ap_id = safe_url(obj.get("id"))
+    if not ap_id:
+        raise InvalidObject("id missing or not an http(s) URL")
+    kind = next((t for t in as_list(obj.get("type")) if isinstance(t, str) and t in SUPPORTED_TYPES), None)
+    if kind is None:
+        raise InvalidObject("unsupported object type")
+    author = attributed_to(obj)
+    if not author:
+        raise InvalidObject("attributedTo missing or not an actor id")
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    published = _datetime(obj.get("published"), "published") if obj.get("published") is not None else now
+    if published > now + FUTURE_SKEW:
+        published = now
+    try:
+        updated = _datetime(obj.get("updated"), "updated") if obj.get("updated") is not None else None
+    except InvalidObject:
+        updated = None  # Mastodon ignores an unreadable `updated`; it only marks an edit
+    if updated is not None and updated > now + FUTURE_SKEW:
+        updated = now
+
+    # Only Note-like posts use `summary` as a content warning (Mastodon 4.3); elsewhere it
+    # is the description shown under the title.
+    is_cw = kind in ("Note", "Question")
+    clean_summary: Callable[[str], str] = (
+        (lambda s: plain_text(s, MAX_SUMMARY_CHARS)) if is_cw else (lambda s: _clean_html(s, MAX_SUMMARY_CHARS))
+    )
+    content_map = _language_map(obj.get("contentMap"), lambda s: _clean_html(s, MAX_CONTENT_CHARS))
+    name_map = _language_map(obj.get("nameMap"), lambda s: plain_text(s, MAX_NAME_CHARS))
+    summary_map = _language_map(obj.get("summaryMap"), clean_summary)
+    language = next(iter(content_map or name_map or summary_map), None) or normalize_language(obj.get("inLanguage"))
+    language = "" if language in (None, "und") else language
+
+    raw_content = obj.get("content")
+    if isinstance(raw_content, str):
+        content = _clean_html(raw_content, MAX_CONTENT_CHARS)
+        if not content_map and language and content:
+            content_map = {language: content}
+    else:
+        content = next(iter(content_map.values()), "")
+    name = plain_text(obj["name"], MAX_NAME_CHARS) if isinstance(obj.get("name"), str) else next(iter(name_map.values()), "")
+    summary = clean_summary(obj["summary"]) if isinstance(obj.get("summary"), str) else next(iter(summary_map.values()), "")
+
+    to, public_to = _recipients(obj.get("to"))
+    cc, public_cc = _recipients(obj.get("cc"))
+    extra: dict[str, Any] = {}
+    if name_map:
+        extra["nameMap"] = name_map
+    if summary_map:
+        extra["summaryMap"] = summary_map
+    if kind == "Event":
+        extra.update(_event_extra(obj))
+    elif kind == "Question":
+        extra.update(_question_extra(obj))
+
+    return ParsedObject(
+        ap_id=ap_id, type=kind, author_uri=author, published=published, updated=updated,
+        url=_pick_url(obj.get("url")) or "", name=name, summary=summary, content=content,
+        content_map=content_map, language=language,
+        in_reply_to=safe_url(id_of(next(iter(as_list(obj.get("inReplyTo"))), None))),
+        public=public_to or public_cc, to=to, cc=cc, tags=_tags(obj.get("tag")),
+        attachments=_attachments(obj.get("attachment")), sensitive=obj.get("sensitive") is True,
+        extra=extra,
+    )
+
+
+def _datetime(value: Any, what: str, tz: ZoneInfo | None = None) -> datetime:
+    # fromisoformat only knows years 1-9999, which is the range Mastodon accepts (0-9999);
+    # "99999-01-01" or "+10000-..." fail here instead of breaking a calendar export later.
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidObject(f"{what} is not a date-time")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidObject(f"{what} is not a valid ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz or timezone.utc)
+    return parsed
+
+
+def _clean_html(markup: Any, limit: int) -> str:
+    if not isinstance(markup, str):
+        return ""
+    cleaned = sanitize_html(markup)
+    if len(cleaned) <= limit:
+        return cleaned
+    # Cut, re-sanitise (which closes what the cut left open), and shrink the cut by the
+    # overshoot until it fits: closing tags can make the repaired text longer than the cut.
+    budget = limit - len(TRUNCATION_MARK)
+    cut = budget
+    for _ in range(8):
+        short = sanitize_html(cleaned[:cut])
+        if len(short) <= budget:
+            return short + TRUNCATION_MARK
+        cut -= max(len(short) - budget, 64)
+    # Pathologically deep nesting: keep the words, drop the markup.
+    return html.escape(plain_text(cleaned, budget // 5), quote=False) + TRUNCATION_MARK
+
+
+def _language_map(value: Any, clean: Callable[[str], str]) -> dict[str, str]:
+    # Document order is kept: the first key is the primary language (Mastodon reads it so).
+    out: dict[str, str] = {}
+    if not isinstance(value, dict):
+        return out
+    for key, text in value.items():
+        lang = normalize_language(key)
+        if lang and lang not in out and isinstance(text, str):
+            out[lang] = clean(text)
+    return out
+
+
+def _recipients(value: Any) -> tuple[list[str], bool]:
+    # Public is looked for in the whole list, but only MAX_RECIPIENTS others are kept: a
+    # 100 000-entry `to` must not turn into 100 000 notifications or deliveries.
+    kept: list[str] = []
+    seen: set[str] = set()
+    public = False
+    for item in as_list(value):
+        ident = id_of(item)
+        if is_public_address(ident):
+            public = True
+        elif len(kept) < MAX_RECIPIENTS:
+            url = safe_url(ident)
+            if url and url not in seen:
+                seen.add(url)
+                kept.append(url)
+    return ([PUBLIC] + kept if public else kept), public
+
+
+def _pick_url(value: Any, prefer: str = "text/html") -> str | None:
+    # Mastodon's url_to_href: strings, Link objects or arrays of both; the HTML page wins.
+    first = None
+    for item in as_list(value):
+        if isinstance(item, str):
+            url, media = safe_url(item), None
+        elif isinstance(item, dict):
+            url = safe_url(item.get("href")) or safe_url(item.get("url"))
+            media = item.get("mediaType") or item.get("mimeType")
+        else:
+            continue
+        if url and media == prefer:
+            return url
+        first = first or url
+    return first
+
+
+_EMOJI_NAME = re.compile(r"^:[\w-]{1,64}:$")
+
+
+def _tags(value: Any) -> list[dict]:
+    out: list[dict] = []
+    seen: set[tuple[str, str]] = set()
+    for item in as_list(value):
+        if len(out) >= MAX_TAGS:
+            break
+        tag = _tag(item) if isinstance(item, dict) else None
+        # Mentions are deduplicated by actor, hashtags by name: one notification, one tag.
+        key = (tag["type"], tag["href"] if tag["type"] == "Mention" else tag["name"].lower()) if tag else None
+        if tag and key not in seen:
+            seen.add(key)
+            out.append(tag)
+    return out
+
+
+def _tag(item: dict) -> dict | None:
+    kinds = as_list(item.get("type"))
+    if "Mention" in kinds:
+        href = safe_url(item.get("href"))  # the actor to notify: without it, nothing to do
+        return {"type": "Mention", "name": plain_text(item.get("name"), 300), "href": href} if href else None
+    if "Hashtag" in kinds:
+        label = plain_text(item.get("name"), 100).lstrip("#")
+        if not label or " " in label:
+            return None
+        return {"type": "Hashtag", "name": f"#{label}", "href": safe_url(item.get("href")) or ""}
+    if "Emoji" in kinds:
+        # The custom emoji's image goes in href: it is what a renderer needs.
+        label = item.get("name")
+        href = _pick_url(item.get("icon"), prefer="image/png")
+        if isinstance(label, str) and _EMOJI_NAME.match(label) and href:
+            return {"type": "Emoji", "name": label, "href": href}
+    return None
+
+
+_ATTACHMENT_TYPES = ("Document", "Image", "Video", "Audio", "Link")
+_MEDIA_TYPE = re.compile(r"^[a-z0-9.+-]+/[a-z0-9.+-]+$")
+
+
+def _attachments(value: Any) -> list[dict]:
+    out: list[dict] = []
+    for item in as_list(value):
+        if len(out) >= MAX_ATTACHMENTS:
+            break
+        if not isinstance(item, dict):
+            continue
+        kinds = as_list(item.get("type"))
+        kind = next((k for k in _ATTACHMENT_TYPES if k in kinds), None)
+        url = _pick_url(item.get("href") if kind == "Link" else item.get("url") or item.get("href"), prefer="")
+        if kind is None or url is None:
+            continue  # PropertyValue metadata, or media we could not link to safely
+        media = item.get("mediaType")
+        media = media.lower() if isinstance(media, str) and _MEDIA_TYPE.match(media.lower()) else ""
+        alt = item.get("name") if isinstance(item.get("name"), str) else item.get("summary")
+        out.append({"type": kind, "mediaType": media, "url": url, "name": plain_text(alt, MAX_ALT_CHARS)})
+    return out
+
+
+_JOIN_MODES = {"free", "restricted", "invite", "external", "none"}
+
+
+def _event_extra(obj: dict) -> dict[str, Any]:
+    tz_name = obj.get("timezone")
+    tz = None
+    if tz_name not in (None, ""):
+        try:
+            if not isinstance(tz_name, str) or len(tz_name) > 64:
+                raise ValueError
+            tz = ZoneInfo(tz_name)
+        except (ValueError, ZoneInfoNotFoundError, OSError):
+            raise InvalidObject("timezone is not an IANA time zone name") from None
+    if obj.get("startTime") is None:
+        raise InvalidObject("Event without startTime")
+    start = _datetime(obj.get("startTime"), "startTime", tz)
+    end = _datetime(obj.get("endTime"), "endTime", tz) if obj.get("endTime") is not None else None
+    if end is not None and end < start:
+        raise InvalidObject("Event endTime is before startTime")
+    extra: dict[str, Any] = {
+        "startTime": start.isoformat(), "endTime": end.isoformat() if end else None,
+        "timezone": tz_name if tz else None, "location": _location(obj.get("location")),
+    }
+    join_mode = obj.get("joinMode")
+    if isinstance(join_mode, str) and join_mode.lower() in _JOIN_MODES:
+        extra["joinMode"] = join_mode.lower()
+    status = next((s for s in (obj.get("eventStatus"), obj.get("status"), obj.get("ical:status")) if isinstance(s, str)), None)
+    if status:
+        extra["status"] = plain_text(status, 32)
+    for key in ("isOnline", "commentsEnabled", "anonymousParticipationEnabled"):
+        if isinstance(obj.get(key), bool):
+            extra[key] = obj[key]
+    for key in ("maximumAttendeeCapacity", "remainingAttendeeCapacity", "participantCount"):
+        if _is_count(obj.get(key)):
+            extra[key] = obj[key]
+    if isinstance(obj.get("category"), str):
+        extra["category"] = plain_text(obj["category"], 64)
+    if safe_url(obj.get("externalParticipationUrl")):
+        extra["externalParticipationUrl"] = obj["externalParticipationUrl"].strip()
+    # Mobilizon's online address: the Link attachment named "Website".
+    for item in as_list(obj.get("attachment")):
+        if isinstance(item, dict) and "Link" in as_list(item.get("type")) and item.get("name") == "Website":
+            if safe_url(item.get("href")):
+                extra["onlineUrl"] = item["href"].strip()
+                break
+    return extra
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9
+
+
+def _location(value: Any) -> dict | None:
+    # FEP-8a8e allows an array (hybrid events); Mobilizon/Gancio send one object or a string.
+    for item in as_list(value):
+        if isinstance(item, str) and plain_text(item, 300):
+            return {"type": "Place", "name": plain_text(item, 300)}
+        if not isinstance(item, dict):
+            continue
+        kinds = as_list(item.get("type"))
+        if "VirtualLocation" in kinds:
+            url = safe_url(item.get("url"))
+            if url:
+                return {"type": "VirtualLocation", "name": plain_text(item.get("name"), 300), "url": url}
+        elif "Place" in kinds or not kinds:
+            return _place(item)
+    return None
+
+
+_POSTAL_KEYS = ("streetAddress", "postalCode", "addressLocality", "addressRegion", "addressCountry")
+
+
+def _place(item: dict) -> dict:
+    place: dict[str, Any] = {"type": "Place", "name": plain_text(item.get("name"), 300)}
+    address = item.get("address")
+    if isinstance(address, str):
+        place["address"] = plain_text(address, 500)
+    elif isinstance(address, dict):
+        place["address"] = {k: plain_text(address[k], 200) for k in _POSTAL_KEYS if isinstance(address.get(k), str)}
+    # Only real numbers in range: a string "48.87" or NaN is ignored, as Mobilizon does.
+    for key, bound in (("latitude", 90), ("longitude", 180)):
+        number = item.get(key)
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number) and abs(number) <= bound:
+            place[key] = float(number)
+    return place
+
+
+def _question_extra(obj: dict) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for key in ("oneOf", "anyOf"):
+        options = []
+        for item in as_list(obj.get(key))[:MAX_POLL_OPTIONS]:
+            if isinstance(item, dict) and plain_text(item.get("name"), 200):
+                replies = item.get("replies")
+                votes = replies.get("totalItems") if isinstance(replies, dict) else 0
+                options.append({"name": plain_text(item.get("name"), 200), "votes": votes if _is_count(votes) else 0})
+        if options:
+            extra[key] = options
+    for key in ("endTime", "closed"):
+        try:
+            extra[key] = _datetime(obj.get(key), key).isoformat()
+        except InvalidObject:
+            pass  # `closed` may be a boolean; an unreadable end just means "no end shown"
+    if _is_count(obj.get("votersCount")):
+        extra["votersCount"] = obj["votersCount"]
+    return extra

@@ -1,0 +1,93 @@
+"""Create, Update and Delete of Notes, Articles, Pages, Events and Questions."""
+from __future__ import annotations
+
+from actors.instance import Instance
+from actors.models import Following, FollowState, RemoteActor
+from content.as2 import SUPPORTED_TYPES, InvalidObject, as_list, id_of, parse_object
+from content.models import Post, Tombstone
+from federation.addresses import FetchError
+from inbox.handlers import Ignored
+from inbox.errors import Retry
+from inbox.rules import host
+from outbox.lookup import LookupError_, store_remote_post
+
+
+async def _object_doc(inst: Instance, activity: dict, signer: RemoteActor) -> dict:
+    obj = activity.get("object")
+    if isinstance(obj, dict):
+        return obj
+    # A bare URI: dereference it from its origin (same host as the actor, checked earlier).
+    try:
+        return await inst.client.get_ap(obj, sign_with=await inst.instance_key())
+    except FetchError as exc:
+        if getattr(exc, "status", None) is None or getattr(exc, "status", 0) >= 500:
+            raise Retry(exc.reason) from exc
+        raise Ignored(f"could not fetch the object: {exc.reason}") from exc
+
+
+async def _is_relevant(inst: Instance, doc: dict, actor_uri: str) -> bool:
+    """Mastodon's related_to_local_activity?: store only what someone here asked for."""
+    if await Following.filter(remote__uri=actor_uri, state=FollowState.ACCEPTED).exists():
+        return True
+    reply_to = id_of(doc.get("inReplyTo"))
+    if reply_to and inst.urls.is_local(reply_to):
+        return True
+    addressed = [id_of(x) for key in ("to", "cc") for x in as_list(doc.get(key))[:500]]
+    mentioned = [id_of(t.get("href")) for t in as_list(doc.get("tag"))[:50] if isinstance(t, dict)]
+    return any(inst.urls.is_local(u) for u in addressed + mentioned if isinstance(u, str))
+
+
+async def on_create(inst: Instance, activity: dict, signer: RemoteActor) -> str:
+    doc = await _object_doc(inst, activity, signer)
+    types = set(as_list(doc.get("type")))
+    if not types & SUPPORTED_TYPES:
+        raise Ignored(f"unsupported object type {doc.get('type')!r}")
+    oid = doc.get("id")
+    if not isinstance(oid, str) or host(oid) != host(signer.uri):
+        raise Ignored("object is not on the actor's host")
+    if await Tombstone.filter(ap_id=oid).exists():
+        raise Ignored("that object was deleted")
+    if not await _is_relevant(inst, doc, signer.uri):
+        raise Ignored("nobody here follows the author and it addresses no one here")
+    if id_of(as_list(doc.get("attributedTo"))[0] if as_list(doc.get("attributedTo")) else None) != signer.uri:
+        raise Ignored("object is attributed to someone else")
+    try:
+        post = await store_remote_post(inst, doc)
+    except LookupError_ as exc:
+        raise Ignored(exc.reason) from exc
+    return f"stored {post.type} {post.ap_id}"
+
+
+async def on_update_object(inst: Instance, activity: dict, signer: RemoteActor) -> str:
+    doc = await _object_doc(inst, activity, signer)
+    oid = doc.get("id")
+    existing = await Post.filter(ap_id=oid).first() if isinstance(oid, str) else None
+    if existing is None:
+        # An Update for a post we never saw is processed like a Create (Mastodon does, for new ones).
+        return await on_create(inst, {**activity, "object": doc}, signer)
+    if existing.author_uri != signer.uri:
+        raise Ignored("that object belongs to another actor")
+    try:
+        parsed = parse_object(doc, now=inst.now())
+    except InvalidObject as exc:
+        raise Ignored(f"unusable object: {exc.reason}") from exc
+    newest = existing.updated or existing.published
+    if parsed.updated is not None and newest is not None and parsed.updated <= newest:
+        raise Ignored("not newer than what we have")
+    await store_remote_post(inst, doc)
+    return f"updated {oid}"
+
+
+async def on_delete_object(inst: Instance, activity: dict, signer: RemoteActor) -> str:
+    oid = id_of(activity.get("object"))
+    post = await Post.filter(ap_id=oid).first()
+    if post is not None and post.author_uri != signer.uri:
+        raise Ignored("Delete of someone else's object")
+    if host(oid) != host(signer.uri):
+        raise Ignored("Delete of an object on another host")
+    # A Delete may arrive before its Create: the tombstone refuses the late Create.
+    await Tombstone.update_or_create(ap_id=oid, defaults={"author_uri": signer.uri, "deleted_at": inst.now()})
+    if post is not None:
+        await post.delete()
+        return f"deleted {oid}"
+    return f"tombstoned {oid}"

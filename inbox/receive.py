@@ -1,0 +1,102 @@
+"""Inbound pipeline, synchronous part: parse -> blocks -> signature -> signer owns actor
+-> origin and ownership -> store once (idempotent by id) -> 202. Handlers run later."""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+
+from actors.blocks import is_blocked
+from actors.instance import Instance
+from actors.models import RemoteActor
+from actors.remote import ActorFetchError, actor_for_key
+from content.as2 import id_of
+from federation.httpsig import ParsedSignature, SignatureError, parse_request_signature, verify_signature
+from inbox.errors import Refused
+from inbox.models import InboxItem
+from inbox.rules import actor_uri, check_ownership, check_shape, host
+
+MAX_BODY = 1_048_576
+
+
+@dataclass(frozen=True)
+class InboundRequest:
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes
+    target_uri: str
+
+
+def parse_json(body: bytes) -> dict:
+    try:
+        doc = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise Refused(400, "the body is not UTF-8") from None
+    except RecursionError:
+        raise Refused(400, "the JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise Refused(400, f"the body is not JSON: {exc}") from None
+    return check_shape(doc)
+
+
+def _key_host(parsed: ParsedSignature) -> str:
+    return host(parsed.key_id)
+
+
+async def _verified_signer(inst: Instance, req: InboundRequest, parsed: ParsedSignature) -> RemoteActor:
+    try:
+        signer = await actor_for_key(inst, parsed.key_id)
+    except ActorFetchError as exc:
+        raise Refused(503 if exc.temporary else 401, f"cannot use key {parsed.key_id}: {exc.reason}") from None
+    try:
+        verify_signature(parsed, signer.public_key_pem)
+        return signer
+    except SignatureError:
+        pass
+    # The key may have been rotated: refetch once and try again.
+    try:
+        signer = await actor_for_key(inst, parsed.key_id, refresh=True)
+        verify_signature(parsed, signer.public_key_pem)
+    except ActorFetchError as exc:
+        raise Refused(401, f"signature does not verify and the key could not be refreshed: {exc.reason}") from None
+    except SignatureError as exc:
+        raise Refused(401, f"signature does not verify: {exc.reason}") from None
+    return signer
+
+
+async def receive(inst: Instance, req: InboundRequest) -> tuple[int, str]:
+    """Returns (status, reason); raises Refused for every refusal."""
+    activity = parse_json(req.body)
+    actor = actor_uri(activity)
+    if await is_blocked(host(actor)):
+        raise Refused(403, f"{host(actor)} is blocked here")
+    kind = activity["type"]
+    # The flood of Deletes for accounts we never saw: nothing to do, so fetch nothing.
+    if kind == "Delete" and id_of(activity.get("object")) == actor:
+        if not await RemoteActor.filter(uri=actor).exists():
+            return 202, "unknown actor; nothing to delete"
+    try:
+        parsed = parse_request_signature(req.method, req.path, req.query, req.headers, req.body,
+                                         expected_host=inst.urls.host, now=inst.now(), target_uri=req.target_uri)
+    except SignatureError as exc:
+        raise Refused(401, exc.reason) from None
+    if await is_blocked(_key_host(parsed)):
+        raise Refused(403, f"{_key_host(parsed)} is blocked here")
+    if host(parsed.key_id) != host(actor):
+        raise Refused(401, "the signing key is not on the actor's host")
+    signer = await _verified_signer(inst, req, parsed)
+    if signer.uri != actor:
+        raise Refused(401, "the signer is not the activity's actor")
+    if await InboxItem.filter(activity_id=activity["id"]).exists():
+        return 202, "already received"
+    await check_ownership(activity)
+    try:
+        await InboxItem.create(activity_id=activity["id"], type=kind[:32], actor_uri=actor, payload=activity,
+                               received_at=inst.now())
+    except IntegrityError:
+        return 202, "already received"
+    return 202, "accepted"

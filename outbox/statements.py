@@ -1,0 +1,143 @@
+"""Statements: publish, edit and delete a public multilingual Note; serve it at its id."""
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from actors import follows
+from actors.instance import Instance
+from actors.models import LocalActor, RemoteActor
+from actors.remote import ActorFetchError, resolve_handle
+from content import compose
+from content.as2 import PUBLIC
+from content.models import Post, Tombstone
+from federation.vocab import AS_CONTEXT
+from outbox.emit import emit, new_id
+from outbox.models import Activity
+
+
+class OutboxError(ValueError):
+    pass
+
+
+def _iso(dt) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def statement_json(inst: Instance, post: Post) -> dict:
+    """The Note as served at its id and as sent in Create/Update: one source for both."""
+    mentions = [t for t in post.tags if t.get("type") == "Mention"]
+    hashtags = [t for t in post.tags if t.get("type") == "Hashtag"]
+    author = post.author_uri
+    return compose.note_json(
+        ap_id=post.ap_id, author_uri=author, followers_url=f"{author}/followers", url=post.url or post.ap_id,
+        content_map=post.content_map, summary=post.summary or None, tags=hashtags, mentions=mentions,
+        in_reply_to=post.in_reply_to, published=post.published, updated=post.updated,
+        attachments=post.attachments, replies_url=f"{post.ap_id}/replies",
+    )
+
+
+async def _render(inst: Instance, texts: dict[str, str]) -> tuple[dict[str, str], list[dict], list[RemoteActor]]:
+    """Plain text per language -> safe HTML per language, hashtag tags, resolved mentions."""
+    content_map: dict[str, str] = {}
+    hashtags: dict[str, dict] = {}
+    handles: list[str] = []
+    mention_urls: dict[str, str] = {}
+    # First pass finds the handles; they are resolved (network) before anything is written.
+    for text in texts.values():
+        _, _, found = compose.text_to_html(text, hashtag_url=inst.urls.tag, mentions={})
+        handles += [h for h in found if h not in handles]
+    actors: list[RemoteActor] = []
+    for handle in handles:
+        try:
+            actor = await resolve_handle(inst, handle)
+        except ActorFetchError as exc:
+            raise OutboxError(f"could not find {handle}: {exc.reason}") from exc
+        actors.append(actor)
+        mention_urls[handle.lstrip("@").lower()] = actor.url or actor.uri
+    for lang, text in texts.items():
+        html, tags, _ = compose.text_to_html(text, hashtag_url=inst.urls.tag, mentions=mention_urls)
+        content_map[lang] = html
+        for tag in tags:
+            hashtags.setdefault(tag.lower(), {"type": "Hashtag", "name": f"#{tag}", "href": inst.urls.tag(tag)})
+    mention_tags = [{"type": "Mention", "href": a.uri, "name": f"@{a.username}@{a.domain}"} for a in actors]
+    return content_map, list(hashtags.values()) + mention_tags, actors
+
+
+def _check_texts(texts: dict[str, str]) -> None:
+    if not texts or not any(t.strip() for t in texts.values()):
+        raise OutboxError("a statement needs some text")
+    for lang in texts:
+        if not (2 <= len(lang) <= 8) or not lang.replace("-", "").isalnum():
+            raise OutboxError(f"not a language code: {lang!r}")
+
+
+async def _audience(local: LocalActor, mentioned: list[RemoteActor]) -> list[str]:
+    return await follows.follower_inboxes(local) + [a.delivery_inbox for a in mentioned]
+
+
+async def publish(inst: Instance, local: LocalActor, texts: dict[str, str], *, summary: str | None = None,
+                  in_reply_to: str | None = None) -> Post:
+    """`texts` maps language -> plain text, the primary language first."""
+    _check_texts(texts)
+    content_map, tags, mentioned = await _render(inst, texts)
+    ap_id = inst.urls.statement(new_id())
+    author = inst.uri_of(local)
+    primary = next(iter(content_map))
+    now = inst.now()
+    cc = [inst.urls.followers(local.username)] + [a.uri for a in mentioned]
+    async with in_transaction():
+        post = await Post.create(
+            ap_id=ap_id, local=True, type="Note", author_uri=author, url=ap_id, summary=summary or "",
+            content=content_map[primary], content_map=content_map, language=primary, in_reply_to=in_reply_to,
+            public=True, to=[PUBLIC], cc=cc, tags=tags, sensitive=bool(summary), published=now,
+        )
+        note = statement_json(inst, post)
+        create = {"@context": note.pop("@context"), "id": f"{ap_id}/activity", "type": "Create", "actor": author,
+                  "published": _iso(now), "to": note["to"], "cc": note["cc"], "object": note}
+        await emit(inst, local, create, inboxes=await _audience(local, mentioned), listed=True)
+    inst.poke_delivery()
+    return post
+
+
+async def _own_post(inst: Instance, local: LocalActor, ap_id: str) -> Post:
+    post = await Post.filter(ap_id=ap_id, local=True, author_uri=inst.uri_of(local)).first()
+    if post is None:
+        raise OutboxError(f"no statement {ap_id}")
+    return post
+
+
+async def edit(inst: Instance, local: LocalActor, ap_id: str, texts: dict[str, str], *, summary: str | None = None) -> Post:
+    _check_texts(texts)
+    post = await _own_post(inst, local, ap_id)
+    content_map, tags, mentioned = await _render(inst, texts)
+    primary = next(iter(content_map))
+    async with in_transaction():
+        post.content_map, post.content, post.language, post.tags = content_map, content_map[primary], primary, tags
+        post.summary, post.sensitive, post.updated = summary or "", bool(summary), inst.now()
+        await post.save()
+        note = statement_json(inst, post)
+        update = {"@context": note.pop("@context"), "id": inst.urls.activity(new_id()), "type": "Update",
+                  "actor": post.author_uri, "published": _iso(post.updated), "to": note["to"], "cc": note["cc"],
+                  "object": note}
+        await emit(inst, local, update, inboxes=await _audience(local, mentioned))
+    inst.poke_delivery()
+    return post
+
+
+async def delete(inst: Instance, local: LocalActor, ap_id: str) -> None:
+    post = await _own_post(inst, local, ap_id)
+    author = post.author_uri
+    mentioned = [t["href"] for t in post.tags if t.get("type") == "Mention"]
+    remote = await RemoteActor.filter(uri__in=mentioned)
+    async with in_transaction():
+        await Tombstone.update_or_create(ap_id=ap_id, defaults={"author_uri": author, "deleted_at": inst.now()})
+        await post.delete()
+        # The Create and Updates stay served at their ids, but must stop carrying the deleted text.
+        for row in await Activity.filter(object_uri=ap_id, type__in=["Create", "Update"]):
+            row.payload = {**row.payload, "object": {"id": ap_id, "type": "Tombstone"}}
+            row.listed = False
+            await row.save(update_fields=["payload", "listed"])
+        activity = {"@context": AS_CONTEXT, "id": f"{ap_id}#delete", "type": "Delete", "actor": author,
+                    "to": [PUBLIC], "object": {"id": ap_id, "type": "Tombstone"}}
+        await emit(inst, local, activity, inboxes=await _audience(local, remote))
+    inst.poke_delivery()

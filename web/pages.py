@@ -1,0 +1,64 @@
+"""Plain HTML pages: the union's profile with its latest statements, and one page per statement.
+(The full public site and admin come with the statements issue.)"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from actors.follows import followers_count
+from actors.local import get_by_username, get_union
+from actors.models import Following, FollowState
+from content.models import Post
+from web.negotiation import wants_activity_json
+
+env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    inst = request.app.state.inst
+    return HTMLResponse(env.get_template(name).render(host=inst.urls.host, **context), status_code=status)
+
+
+async def profile(request: Request) -> Response:
+    inst = request.app.state.inst
+    username = request.path_params.get("username")
+    union = await (get_by_username(username) if username else get_union())
+    if union is None or union.kind != "union":
+        return HTMLResponse("<p>No such union here.</p>", status_code=404)
+    if wants_activity_json(request.headers.get("accept")):
+        return RedirectResponse(inst.urls.actor(union.username), status_code=302)
+    uri = inst.urls.actor(union.username)
+    query = Post.filter(local=True, author_uri=uri)
+    posts = await query.order_by("-published").limit(20)
+    return render(request, "profile.html", union=union, posts=posts, actor_uri=uri,
+                  followers=await followers_count(union), total=await query.count(),
+                  following=await Following.filter(local=union, state=FollowState.ACCEPTED).count())
+
+
+def pick_language(post: Post, request: Request) -> str:
+    wanted = request.query_params.get("lang")
+    if wanted in post.content_map:
+        return wanted
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()
+        for candidate in (code, code.split("-")[0]):
+            if candidate in post.content_map:
+                return candidate
+    return post.language or next(iter(post.content_map), "und")
+
+
+async def statement_page(request: Request, post: Post) -> Response:
+    union = await get_union()
+    lang = pick_language(post, request)
+    return render(request, "statement.html", union=union, post=post, lang=lang,
+                  html=post.content_map.get(lang, post.content))
+
+
+routes = [
+    Route("/", profile),
+    Route("/@{username}", profile),
+]
