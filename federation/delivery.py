@@ -228,7 +228,7 @@ class DeliveryWorker:
             # SQLite has no row locks; its one writer at a time serialises claims instead.
             due = await (_due(now).filter(next_attempt_at__lte=now)
                          .order_by("next_attempt_at", "id").limit(self._batch)
-                         )
+                         .select_for_update(skip_locked=True, of=(Delivery._meta.db_table,)))
             if not due:
                 return []
             hosts = {d.host for d in due}

@@ -40,6 +40,7 @@ class Instance:
     data: Path
     db_url: str
     proc: subprocess.Popen | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
     log_path: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -68,6 +69,7 @@ class Instance:
                    PYTHONPATH=str(ROOT))
         if self.db_url.startswith("postgres"):
             env["UNIONHALL_DATABASE_URL"] = self.db_url
+        env.update(self.extra_env)
         return env
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -130,12 +132,14 @@ class Instance:
         return rows[0][0]
 
 
-async def make_instance(tmp: Path, name: str, handle: str, display: str) -> Instance:
+async def make_instance(tmp: Path, name: str, handle: str, display: str, **extra_env: str) -> Instance:
+    """A fresh instance (not started). `extra_env` overrides settings, e.g.
+    UNIONHALL_ALLOW_PRIVATE_ADDRESSES="127.0.0.2/32" or UNIONHALL_APPROVE_FOLLOWERS="1"."""
     data = tmp / name
     db_url = await create_database(tmp)
     if db_url.startswith("sqlite://"):
         db_url = f"sqlite://{(data / 'unionhall.sqlite3').resolve()}"
-    inst = Instance(name=name, handle=handle, port=free_port(), data=data, db_url=db_url)
+    inst = Instance(name=name, handle=handle, port=free_port(), data=data, db_url=db_url, extra_env=extra_env)
     inst.cli("init", "--url", inst.url, "--handle", handle, "--name", display, "--password", "correct horse battery")
     return inst
 
