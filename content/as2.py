@@ -174,8 +174,8 @@ def attributed_to(obj: dict) -> str | None:
                 continue  # e.g. a Link or a Collection in the list, not an actor
         elif not isinstance(item, str):
             continue
-        author = safe_url(id_of(item))
-        if author:
+        author = id_of(item)
+        if author and safe_url(author) == author:  # exact: it is compared with the signer
             return author
     return None
 
@@ -185,7 +185,8 @@ def parse_object(obj: dict, *, now: datetime) -> ParsedObject:
     if not isinstance(obj, dict):
         raise InvalidObject("object is not a JSON object")
     ap_id = safe_url(obj.get("id"))
-    if not ap_id:
+    # Exact, not repaired: the inbox compares and tombstones the id as sent.
+    if not ap_id or ap_id != obj.get("id"):
         raise InvalidObject("id missing or not an http(s) URL")
     kind = next((t for t in as_list(obj.get("type")) if isinstance(t, str) and t in SUPPORTED_TYPES), None)
     if kind is None:

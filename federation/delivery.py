@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 KeyProvider = Callable[[str], Awaitable[SigningKey]]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ERROR_BODY_CHARS = 200
+_UNUSABLE_URL = frozenset({"invalid URL", "unsupported URL"})  # SafeClient's reasons
 # Deliveries stuck behind an open circuit are never attempted, so they would never reach
 # the "fails again after MAX_AGE" rule; a sweep expires them. Once a minute is plenty.
 _SWEEP_EVERY = timedelta(minutes=1)
@@ -59,7 +60,8 @@ def _utc(when: datetime) -> datetime:
 def inbox_host(url: str) -> str:
     """The circuit breaker's unit: lowercase host, plus the port when it is not the default."""
     parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+        # user:pass@ would be sent as an Authorization header; the safe client refuses it anyway.
         raise ValueError(f"not an http(s) inbox URL: {url!r}")
     host = parts.hostname
     port = parts.port  # ValueError on a bad port, which is what we want
@@ -248,10 +250,13 @@ class DeliveryWorker:
                     claims.append(_Claim(d, probe=True))
                 else:
                     claims.append(_Claim(d, probe=False))
+            if not claims:
+                return []
             probes = [c.delivery.host for c in claims if c.probe]
             if probes:
                 # Re-arm the circuit for the probe's lease: other workers leave the host alone
-                # until the probe's outcome resets it or opens it again (or a crash lets it lapse).
+                # until the probe's outcome resets it or opens it again (or, after a crash or an
+                # outcome that says nothing about the host, the lease lapses: half-open again).
                 await HostHealth.filter(host__in=probes).update(circuit_open_until=until)
             await Delivery.filter(id__in=[c.delivery.id for c in claims]).update(locked_until=until)
         for c in claims:
@@ -265,11 +270,12 @@ class DeliveryWorker:
             assert d.locked_until is not None
             if now >= d.locked_until:
                 return 0  # the lease ran out while queued: another worker may own the row now
-            opened = self._open_circuits.get(d.host)
-            if opened is not None and opened > now and not claim.probe:
-                await Delivery.filter(id=d.id, locked_until=d.locked_until).update(locked_until=None)
-                return 0
             try:
+                opened = self._open_circuits.get(d.host)
+                if opened is not None and opened > now and not claim.probe:
+                    # Hand it back untouched: it waits for the circuit, it has not failed.
+                    await Delivery.filter(id=d.id, locked_until=d.locked_until).update(locked_until=None)
+                    return 0
                 outcome = await self._send(d, envelope, now)
                 recorded = await self._record(d, outcome, _utc(self._clock.now()))
             except Exception:  # logged, and the lease hands the row to a later round
@@ -295,6 +301,8 @@ class DeliveryWorker:
             reason = f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason
             return _Outcome(retry.PERMANENT, _NOTE, error=reason)
         except FetchError as exc:
+            if exc.reason in _UNUSABLE_URL:  # retrying cannot fix the URL itself
+                return _Outcome(retry.PERMANENT, _NONE, error=f"{exc.reason}: {exc.detail}")
             return _Outcome(retry.RETRY, _COUNT, error=exc.reason)
         kind = retry.classify(resp.status_code)
         if kind == retry.OK:

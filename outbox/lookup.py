@@ -1,12 +1,10 @@
 """Fetch a remote post from its origin and store it, never trusting a copy from elsewhere."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from actors.blocks import is_blocked
 from actors.instance import Instance
 from actors.remote import ActorFetchError, fetch_actor
-from content.as2 import InvalidObject, parse_object
+from content.as2 import InvalidObject, host_of, parse_object
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
 
@@ -18,7 +16,10 @@ class LookupError_(Exception):
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc.lower()
+    try:
+        return host_of(url)
+    except InvalidObject:
+        return ""
 
 
 async def store_remote_post(inst: Instance, doc: dict) -> Post:

@@ -8,7 +8,7 @@ from actors.instance import Instance
 from actors.models import LocalActor, RemoteActor
 from actors.remote import ActorFetchError, resolve_handle
 from content import compose
-from content.as2 import PUBLIC
+from content.as2 import PUBLIC, normalize_language
 from content.models import Post, Tombstone
 from federation.vocab import AS_CONTEXT
 from outbox.emit import emit, new_id
@@ -63,12 +63,21 @@ async def _render(inst: Instance, texts: dict[str, str]) -> tuple[dict[str, str]
     return content_map, list(hashtags.values()) + mention_tags, actors
 
 
-def _check_texts(texts: dict[str, str]) -> None:
+def _check_texts(texts: dict[str, str]) -> dict[str, str]:
+    """Language codes normalised ("FR" -> "fr", "pt_BR" -> "pt-BR"), empty texts refused."""
     if not texts or not any(t.strip() for t in texts.values()):
         raise OutboxError("a statement needs some text")
-    for lang in texts:
-        if not (2 <= len(lang) <= 8) or not lang.replace("-", "").isalnum():
-            raise OutboxError(f"not a language code: {lang!r}")
+    checked: dict[str, str] = {}
+    for lang, text in texts.items():
+        code = normalize_language(lang)
+        if code is None:
+            raise OutboxError(f"not a language code: {lang!r} (use two letters, such as en, fr, es, pt)")
+        if code in checked:
+            raise OutboxError(f"the language {code} is given twice")
+        if not text.strip():
+            raise OutboxError(f"the {code} text is empty")
+        checked[code] = text
+    return checked
 
 
 async def _audience(local: LocalActor, mentioned: list[RemoteActor]) -> list[str]:
@@ -78,7 +87,7 @@ async def _audience(local: LocalActor, mentioned: list[RemoteActor]) -> list[str
 async def publish(inst: Instance, local: LocalActor, texts: dict[str, str], *, summary: str | None = None,
                   in_reply_to: str | None = None) -> Post:
     """`texts` maps language -> plain text, the primary language first."""
-    _check_texts(texts)
+    texts = _check_texts(texts)
     content_map, tags, mentioned = await _render(inst, texts)
     ap_id = inst.urls.statement(new_id())
     author = inst.uri_of(local)
@@ -107,7 +116,7 @@ async def _own_post(inst: Instance, local: LocalActor, ap_id: str) -> Post:
 
 
 async def edit(inst: Instance, local: LocalActor, ap_id: str, texts: dict[str, str], *, summary: str | None = None) -> Post:
-    _check_texts(texts)
+    texts = _check_texts(texts)
     post = await _own_post(inst, local, ap_id)
     content_map, tags, mentioned = await _render(inst, texts)
     primary = next(iter(content_map))

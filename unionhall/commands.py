@@ -18,7 +18,7 @@ from outbox import follows as outbox_follows
 from outbox import interactions, statements
 from outbox.lookup import LookupError_
 from unionhall import config_file
-from unionhall.db import close_db, open_db
+from unionhall.db import close_db, is_postgres, open_db
 from unionhall.runtime import Workers, build_app, build_instance
 from unionhall.settings import Settings
 
@@ -87,6 +87,8 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
 
 async def worker(settings: Settings) -> int:
     async with opened(settings) as inst:
+        if not is_postgres(settings.db_url):
+            raise CommandError("a separate worker needs PostgreSQL; on SQLite `unionhall serve` runs the worker")
         workers = Workers(inst, settings)
         workers.start()
         stop = asyncio.Event()

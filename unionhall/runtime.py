@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version as _pkg_version
 
 from actors.instance import Instance
@@ -11,8 +12,10 @@ from actors.urls import Urls
 from federation.clock import SYSTEM_CLOCK, Clock
 from federation.delivery import DeliveryWorker
 from federation.http import AddressPolicy, SafeClient
+from federation.models import Delivery, DeliveryState
+from inbox.models import InboxItem, InboxState
 from inbox.process import InboxProcessor
-from unionhall.db import close_db, open_db
+from unionhall.db import close_db, is_postgres, open_db
 from unionhall.settings import Settings
 from web.app import create_app
 
@@ -36,11 +39,23 @@ class Workers:
 
     def __init__(self, inst: Instance, settings: Settings) -> None:
         self.inst = inst
+        self.settings = settings
         self.delivery = DeliveryWorker(client=inst.client, keys=inst.signing_key, clock=inst.clock,
-                                       concurrency=settings.delivery_concurrency)
+                                       concurrency=settings.delivery_concurrency,
+                                       lease=timedelta(seconds=settings.delivery_lease_seconds))
         self.inbox = InboxProcessor(inst)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+
+    async def recover(self) -> None:
+        """On SQLite only one process runs workers, so claims left by a crash (SIGKILL, power
+        loss) are certainly stale: release them now instead of waiting for the lease."""
+        if is_postgres(self.settings.db_url):
+            return
+        released = await Delivery.filter(state=DeliveryState.PENDING, locked_until__isnull=False).update(locked_until=None)
+        released += await InboxItem.filter(state=InboxState.PENDING, locked_until__isnull=False).update(locked_until=None)
+        if released:
+            log.warning("resumed %d deliveries/inbox items claimed before the last stop", released)
 
     def start(self) -> None:
         self.inst.wake_delivery = self.delivery.wake
@@ -66,6 +81,7 @@ def build_app(settings: Settings, *, with_workers: bool = True):
         await open_db(settings.db_url)
         if with_workers:
             workers = Workers(inst, settings)
+            await workers.recover()
             workers.start()
             holder["w"] = workers
         try:

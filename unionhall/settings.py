@@ -20,6 +20,8 @@ class Settings:
     approve_followers: bool = False
     workers: int = 1  # delivery tasks in flight per process is `delivery_concurrency`
     delivery_concurrency: int = 32
+    # How long a claimed delivery stays with a worker that may have crashed (PostgreSQL scale-out).
+    delivery_lease_seconds: int = 120
     log_level: str = "info"
     extra: dict = field(default_factory=dict)
 
@@ -56,6 +58,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Settings:
         allow_private_addresses=env.get("UNIONHALL_ALLOW_PRIVATE_ADDRESSES", ""),
         approve_followers=_flag(env.get("UNIONHALL_APPROVE_FOLLOWERS")),
         delivery_concurrency=int(env.get("UNIONHALL_DELIVERY_CONCURRENCY", "32")),
+        delivery_lease_seconds=int(env.get("UNIONHALL_DELIVERY_LEASE", "120")),
         log_level=env.get("UNIONHALL_LOG_LEVEL", "info"),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})

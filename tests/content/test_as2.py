@@ -176,12 +176,23 @@ def test_in_reply_to_may_be_an_embedded_object():
 # --- rejections -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("overrides, reason", [
-    ({"id": ...}, "id"), ({"id": "javascript:alert(1)"}, "id"), ({"id": "data:text/html,x"}, "id"),
-    ({"id": "/statuses/1"}, "id"), ({"type": "ChatMessage"}, "type"), ({"type": "Tombstone"}, "type"),
-    ({"type": ["Create"]}, "type"), ({"attributedTo": ...}, "attributedTo"), ({"attributedTo": 42}, "attributedTo"),
-    ({"attributedTo": "javascript:x"}, "attributedTo"), ({"attributedTo": [{"type": "Link", "href": "https://x.example"}]}, "attributedTo"),
-    ({"published": "99999-01-01T00:00:00Z"}, "published"), ({"published": "0000-01-01T00:00:00Z"}, "published"),
-    ({"published": "yesterday"}, "published"), ({"published": 1736244000}, "published"),
+    ({"id": ...}, "id"),
+    ({"id": "javascript:alert(1)"}, "id"),
+    ({"id": "data:text/html,x"}, "id"),
+    ({"id": "/statuses/1"}, "id"),
+    ({"id": " https://m.example/users/bob/statuses/1"}, "id"),  # compared as sent, so not repaired
+    ({"type": "ChatMessage"}, "type"),
+    ({"type": "Tombstone"}, "type"),
+    ({"type": ["Create"]}, "type"),
+    ({"attributedTo": ...}, "attributedTo"),
+    ({"attributedTo": 42}, "attributedTo"),
+    ({"attributedTo": "javascript:x"}, "attributedTo"),
+    ({"attributedTo": "https://m.example/users/bob\n"}, "attributedTo"),
+    ({"attributedTo": [{"type": "Link", "href": "https://x.example"}]}, "attributedTo"),
+    ({"published": "99999-01-01T00:00:00Z"}, "published"),
+    ({"published": "0000-01-01T00:00:00Z"}, "published"),
+    ({"published": "yesterday"}, "published"),
+    ({"published": 1736244000}, "published"),
 ])
 def test_invalid_objects_are_refused_with_a_reason(overrides, reason):
     with pytest.raises(InvalidObject) as err:
