@@ -24,7 +24,7 @@ def actor_document(inst: Instance, actor: LocalActor) -> dict:
             "preferredUsername": actor.username,
             "inbox": urls.shared_inbox,
             "outbox": f"{uri}/outbox",
-            "url": f"{urls.base}/about",
+            "url": f"{urls.base}/",
             "manuallyApprovesFollowers": True,
             "endpoints": {"sharedInbox": urls.shared_inbox},
             "publicKey": {"id": urls.instance_key_id, "owner": uri, "publicKeyPem": actor.public_key_pem},

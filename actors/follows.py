@@ -40,17 +40,16 @@ async def start_following(local: LocalActor, remote: RemoteActor, follow_id: str
     row = await Following.filter(local=local, remote=remote).first()
     if row is None:
         return await Following.create(local=local, remote=remote, follow_id=follow_id, state=FollowState.PENDING, created_at=now)
-    row.follow_id, row.state = follow_id, FollowState.PENDING
-    await row.save(update_fields=["follow_id", "state"])
+    # Re-sending a Follow (e.g. to repair a relationship) must not stop what already flows.
+    row.follow_id = follow_id
+    await row.save(update_fields=["follow_id"])
     return row
 
 
 async def settle_following(follow_id: str | None, remote: RemoteActor, *, accepted: bool) -> Following | None:
     """Apply an Accept/Reject: matched by our Follow id, or by (followee = signer) when only the actor is given."""
     query = Following.filter(remote=remote)
-    row = await (query.filter(follow_id=follow_id).first() if follow_id else None)
-    if row is None and follow_id is None:
-        row = await query.first()
+    row = await (query.filter(follow_id=follow_id) if follow_id else query).first()
     if row is None:
         return None
     if accepted:

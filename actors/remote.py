@@ -10,6 +10,7 @@ from actors.instance import Instance
 from actors.models import RemoteActor
 from federation import webfinger
 from federation.addresses import FetchError
+from federation.http import is_temporary
 from federation.vocab import ACTOR_TYPES
 
 STALE_AFTER = timedelta(days=1)
@@ -84,15 +85,13 @@ def validate_actor(doc: dict, uri: str) -> dict:
     )
 
 
-async def _fetch(inst: Instance, url: str) -> dict:
+async def _fetch(inst: Instance, url: str, *, check_id: bool = True) -> dict:
     if await is_blocked(_host(url)):
         raise ActorFetchError(f"{_host(url)} is blocked", blocked=True)
     try:
-        return await inst.client.get_ap(url, sign_with=await inst.instance_key())
+        return await inst.client.get_ap(url, sign_with=await inst.instance_key(), check_id=check_id)
     except FetchError as exc:
-        status = getattr(exc, "status", None)
-        temporary = status is None or status >= 500 or status == 429
-        raise ActorFetchError(f"could not fetch {url}: {exc.reason}", temporary=temporary) from exc
+        raise ActorFetchError(f"could not fetch {url}: {exc.reason}", temporary=is_temporary(exc)) from exc
 
 
 async def store_actor(inst: Instance, uri: str, doc: dict) -> RemoteActor:
@@ -117,13 +116,16 @@ async def actor_for_key(inst: Instance, key_id: str, *, refresh: bool = False) -
         if cached:
             return cached
     doc_url = key_id.split("#", 1)[0]
-    doc = await _fetch(inst, doc_url)
-    if "inbox" in doc and "publicKey" in doc:
+    # The key URL may serve the actor (Mastodon: …/actor#main-key), a key object naming its
+    # owner, or a stub whose id is the actor (GoToSocial: …/main-key). Whatever it says is
+    # only a pointer: the actor is fetched again at its own id and must publish this key.
+    doc = await _fetch(inst, doc_url, check_id=False)
+    if doc.get("id") == doc_url and "inbox" in doc:
         actor = await store_actor(inst, doc_url, doc)
     else:
-        owner = doc.get("owner")
+        owner = doc.get("owner") if doc.get("id") == doc_url else doc.get("id")
         if not isinstance(owner, str) or _host(owner) != _host(key_id):
-            raise ActorFetchError("key document names no owner on its own host")
+            raise ActorFetchError("the key document names no owner on its own host")
         actor = await store_actor(inst, owner, await _fetch(inst, owner))
     if actor.key_id != key_id:
         raise ActorFetchError("the key's owner does not publish that key")

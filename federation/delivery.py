@@ -30,7 +30,8 @@ from federation.http import BlockedAddress, FetchError, SafeClient, parse_retry_
 from federation.httpsig import SigningKey
 from federation.models import Delivery, DeliveryState, Envelope, HostHealth
 
-__all__ = ["DeliveryWorker", "KeyProvider", "deliveries_for", "delivery_summary", "enqueue", "inbox_host"]
+__all__ = ["DeliveryWorker", "KeyProvider", "deliveries_for", "delivery_summary", "enqueue", "has_waiting",
+           "inbox_host", "retry_host_now"]
 
 log = logging.getLogger(__name__)
 
@@ -371,3 +372,17 @@ async def _expire_stranded(now: datetime) -> int:
                     .filter(Q(locked_until=None) | Q(locked_until__lt=now)))
         await stranded.filter(last_error="").update(last_error=_STRANDED_ERROR)
         return await stranded.update(state=DeliveryState.EXPIRED, finished_at=now, locked_until=None)
+
+
+async def retry_host_now(host: str, *, now: datetime) -> int:
+    """The host is back (it just talked to us, or an admin says so): close its circuit and make
+    its waiting deliveries due now. Returns how many deliveries were brought forward."""
+    now = _utc(now)
+    async with _transaction():
+        await HostHealth.filter(host=host).update(consecutive_failures=0, circuit_open_until=None)
+        return await Delivery.filter(host=host, state=DeliveryState.PENDING, next_attempt_at__gt=now).update(
+            next_attempt_at=now)
+
+
+async def has_waiting(host: str, *, now: datetime) -> bool:
+    return await Delivery.filter(host=host, state=DeliveryState.PENDING, next_attempt_at__gt=_utc(now)).exists()

@@ -11,7 +11,7 @@ from tortoise.models import Model
 
 class Envelope(Model):
     id = fields.BigIntField(primary_key=True)
-    activity_id = fields.CharField(max_length=2048)
+    activity_id = fields.CharField(max_length=2048, db_index=True)
     # Exact bytes POSTed: serialised once, hashed and sent as-is on every attempt.
     body = fields.BinaryField()
     # Which local key signs it; the worker asks a key provider for the private key.

@@ -13,12 +13,14 @@ from actors.instance import Instance
 from actors.models import RemoteActor
 from actors.remote import ActorFetchError, actor_for_key
 from content.as2 import id_of
+from federation.delivery import has_waiting, inbox_host, retry_host_now
 from federation.httpsig import ParsedSignature, SignatureError, parse_request_signature, verify_signature
 from inbox.errors import Refused
 from inbox.models import InboxItem
 from inbox.rules import actor_uri, check_ownership, check_shape, host
 
 MAX_BODY = 1_048_576
+MAX_DEPTH = 64  # C.5; Mastodon's own parser stops at 100 (Ruby JSON max_nesting)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,15 @@ def parse_json(body: bytes) -> dict:
         raise Refused(400, "the JSON is nested too deeply") from None
     except ValueError as exc:
         raise Refused(400, f"the body is not JSON: {exc}") from None
+    # Python's parser takes ~1000 levels but json.dumps, storing the payload a few frames
+    # deeper, overflows on fewer (a RecursionError, so a 500): bound the depth here, iteratively.
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise Refused(400, "the JSON is nested too deeply")
+            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
     return check_shape(doc)
 
 
@@ -68,6 +79,17 @@ async def _verified_signer(inst: Instance, req: InboundRequest, parsed: ParsedSi
     return signer
 
 
+async def _peer_is_back(inst: Instance, signer: RemoteActor) -> None:
+    """A server that signs a request to us is up: what we owe it need not wait for its backoff."""
+    try:
+        host = inbox_host(signer.delivery_inbox)
+    except ValueError:
+        return
+    if await has_waiting(host, now=inst.now()):
+        await retry_host_now(host, now=inst.now())
+        inst.poke_delivery()
+
+
 async def receive(inst: Instance, req: InboundRequest) -> tuple[int, str]:
     """Returns (status, reason); raises Refused for every refusal."""
     activity = parse_json(req.body)
@@ -91,6 +113,7 @@ async def receive(inst: Instance, req: InboundRequest) -> tuple[int, str]:
     signer = await _verified_signer(inst, req, parsed)
     if signer.uri != actor:
         raise Refused(401, "the signer is not the activity's actor")
+    await _peer_is_back(inst, signer)
     if await InboxItem.filter(activity_id=activity["id"]).exists():
         return 202, "already received"
     await check_ownership(activity)

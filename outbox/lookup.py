@@ -7,12 +7,14 @@ from actors.remote import ActorFetchError, fetch_actor
 from content.as2 import InvalidObject, host_of, parse_object
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
+from federation.http import is_temporary
 
 
 class LookupError_(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, temporary: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.temporary = temporary
 
 
 def _host(url: str) -> str:
@@ -53,7 +55,7 @@ async def fetch_post(inst: Instance, uri: str) -> Post:
     try:
         doc = await inst.client.get_ap(uri, sign_with=await inst.instance_key())
     except FetchError as exc:
-        raise LookupError_(f"could not fetch {uri}: {exc.reason}") from exc
+        raise LookupError_(f"could not fetch {uri}: {exc.reason}", temporary=is_temporary(exc)) from exc
     post = await store_remote_post(inst, doc)
     try:
         await fetch_actor(inst, post.author_uri)

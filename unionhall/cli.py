@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
         s = sub.add_parser(name, help=text)
         s.add_argument("url", help="the post's id (URL)")
 
-    sub.add_parser("deliveries", help="pending / delivered / failed deliveries per host")
+    s = sub.add_parser("deliveries", help="pending / delivered / failed deliveries per host")
+    s.add_argument("--retry", metavar="HOST", default=None,
+                   help="the host is back: retry its pending deliveries now (host as listed, e.g. rail.example)")
     sub.add_parser("followers", help="list followers and pending follow requests")
     sub.add_parser("following", help="list the accounts this union follows")
     for name, text in (("approve", "accept a pending follow request"), ("reject", "refuse a pending follow request")):
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda s: commands.edit(s, args.id, texts, args.summary))
     else:
         target = getattr(args, "handle", None) or getattr(args, "url", None) or getattr(args, "id", None) \
-            or getattr(args, "domain", None)
+            or getattr(args, "domain", None) or getattr(args, "retry", None)
         runner = lambda s: commands.simple(s, args.command, target, reason=getattr(args, "reason", ""))  # noqa: E731
     try:
         return asyncio.run(runner(settings))

@@ -12,7 +12,7 @@ from actors import blocks, follows, local
 from actors.instance import Instance
 from actors.models import Follower, Following, FollowState, LocalActor, RemoteActor
 from actors.remote import ActorFetchError, resolve_handle
-from federation.delivery import delivery_summary
+from federation.delivery import delivery_summary, retry_host_now
 from federation.webfinger import WebFingerError, split_handle
 from outbox import follows as outbox_follows
 from outbox import interactions, statements
@@ -146,7 +146,10 @@ def _print_rows(rows: list[tuple], header: tuple) -> None:
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
-async def _deliveries(inst: Instance, _: object) -> str:
+async def _deliveries(inst: Instance, retry_host: str | None) -> str:
+    if retry_host:
+        count = await retry_host_now(retry_host.strip().lower(), now=inst.now())
+        return f"{count} pending deliveries to {retry_host} will be retried now (by the running server or worker)"
     rows = await delivery_summary(now=inst.now())
     if not rows:
         return "no deliveries yet"

@@ -25,7 +25,7 @@ async def on_announce(inst: Instance, activity: dict, signer: RemoteActor) -> st
         try:
             await fetch_post(inst, uri)
         except LookupError_ as exc:
-            if "could not fetch" in exc.reason:
+            if exc.temporary:
                 raise Retry(exc.reason) from exc
             raise Ignored(exc.reason) from exc
     _, created = await Interaction.get_or_create(

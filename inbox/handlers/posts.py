@@ -6,6 +6,7 @@ from actors.models import Following, FollowState, RemoteActor
 from content.as2 import SUPPORTED_TYPES, InvalidObject, as_list, id_of, parse_object
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
+from federation.http import is_temporary
 from inbox.handlers import Ignored
 from inbox.errors import Retry
 from inbox.rules import host
@@ -20,7 +21,7 @@ async def _object_doc(inst: Instance, activity: dict, signer: RemoteActor) -> di
     try:
         return await inst.client.get_ap(obj, sign_with=await inst.instance_key())
     except FetchError as exc:
-        if getattr(exc, "status", None) is None or getattr(exc, "status", 0) >= 500:
+        if is_temporary(exc):
             raise Retry(exc.reason) from exc
         raise Ignored(f"could not fetch the object: {exc.reason}") from exc
 

@@ -114,3 +114,27 @@ async def _some_creates(peer: FakePeer, n: int) -> bool:
 async def _all_creates(peer: FakePeer, servers: int) -> bool:
     paths = {r.path for r in peer.received if _is_create(r)}
     return len(paths) >= servers
+
+
+async def test_a_peer_that_talks_to_us_again_gets_its_backlog_at_once(tmp_path):
+    a = await make_instance(tmp_path, "a", "solidaires", "Union syndicale Solidaires")
+    b = await make_instance(tmp_path, "b", "conlutas", "CSP-Conlutas")
+    a.start()
+    b.start()
+    try:
+        a.cli("follow", b.acct)
+        await eventually(lambda: _following_accepted(a, b.actor_uri), what="A follows B")
+        a.stop()
+        sid = b.cli("post", "Appeal: send your declarations of solidarity", "--lang", "en").stdout.strip()
+        await eventually(lambda: _delivery_attempted(b, a.host), what="B's first failed attempt")
+        (next_at,), = await b.sql("SELECT next_attempt_at FROM federation_delivery WHERE host = $1 "
+                                  "AND state = 'pending'", a.host)
+        a.start()
+        # A signs a request to B (it re-sends its Follow): B sees A is back and retries at once,
+        # well before the ~30 s backoff would have run out.
+        a.cli("follow", b.acct)
+        await eventually(lambda: a.post_count(ap_id=sid), timeout=12, what="A gets the backlog at once")
+        assert next_at is not None
+    finally:
+        await destroy(a)
+        await destroy(b)
