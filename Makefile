@@ -9,7 +9,7 @@ HANDLE ?= union
 NAME ?= Our Union
 PORT ?= 8000
 
-.PHONY: install run test test-sqlite test-postgres benchmark clean
+.PHONY: install run test test-sqlite test-postgres lint benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,11 @@ run: $(STAMP)
 	@echo "Open $(URL)/ in your browser (Ctrl-C stops the server)."
 	UNIONHALL_DATA=$(DATA) UNIONHALL_ALLOW_PRIVATE_ADDRESSES=$${UNIONHALL_ALLOW_PRIVATE_ADDRESSES-127.0.0.0/8} $(BIN)/unionhall serve --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check federation actors content inbox outbox web unionhall tests benchmarks
 
 test-sqlite: test
 

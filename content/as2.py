@@ -13,16 +13,16 @@ into a 4xx that stores nothing.
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from content.events import MAX_POLL_OPTIONS, event_extra, question_extra  # noqa: F401 (re-exported)
 from content.sanitize import plain_text, safe_url, sanitize_html
+from content.values import InvalidObject, as_list, read_datetime
 
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _PUBLIC_FORMS = frozenset({PUBLIC, "as:Public", "Public"})
@@ -35,33 +35,15 @@ MAX_CONTENT_CHARS = 100_000  # per language, measured after sanitising
 MAX_SUMMARY_CHARS = 10_000
 MAX_NAME_CHARS = 500
 MAX_ALT_CHARS = 1_500
-MAX_POLL_OPTIONS = 20
 TRUNCATION_MARK = "<p>[…]</p>"
 # Peers with a slightly fast clock are tolerated; a post "from 2099" would pin itself to
 # the top of every timeline sorted by date, so it is dated now instead.
 FUTURE_SKEW = timedelta(minutes=5)
 
 
-class InvalidObject(ValueError):
-    """The object cannot be stored; `reason` says why in a few words (for logs and 400s)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def is_public_address(value: object) -> bool:
     """True for the three spellings Mastodon accepts for the Public collection, only those."""
     return isinstance(value, str) and value in _PUBLIC_FORMS
-
-
-def as_list(value: Any) -> list:
-    """AS2 allows one value or an array for most properties; always get a list."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    return [value]
 
 
 def id_of(value: Any) -> str | None:
@@ -195,11 +177,11 @@ def parse_object(obj: dict, *, now: datetime) -> ParsedObject:
     if not author:
         raise InvalidObject("attributedTo missing or not an actor id")
     now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-    published = _datetime(obj.get("published"), "published") if obj.get("published") is not None else now
+    published = read_datetime(obj.get("published"), "published") if obj.get("published") is not None else now
     if published > now + FUTURE_SKEW:
         published = now
     try:
-        updated = _datetime(obj.get("updated"), "updated") if obj.get("updated") is not None else None
+        updated = read_datetime(obj.get("updated"), "updated") if obj.get("updated") is not None else None
     except InvalidObject:
         updated = None  # Mastodon ignores an unreadable `updated`; it only marks an edit
     if updated is not None and updated > now + FUTURE_SKEW:
@@ -235,9 +217,9 @@ def parse_object(obj: dict, *, now: datetime) -> ParsedObject:
     if summary_map:
         extra["summaryMap"] = summary_map
     if kind == "Event":
-        extra.update(_event_extra(obj))
+        extra.update(event_extra(obj))
     elif kind == "Question":
-        extra.update(_question_extra(obj))
+        extra.update(question_extra(obj))
 
     return ParsedObject(
         ap_id=ap_id, type=kind, author_uri=author, published=published, updated=updated,
@@ -248,20 +230,6 @@ def parse_object(obj: dict, *, now: datetime) -> ParsedObject:
         attachments=_attachments(obj.get("attachment")), sensitive=obj.get("sensitive") is True,
         extra=extra,
     )
-
-
-def _datetime(value: Any, what: str, tz: ZoneInfo | None = None) -> datetime:
-    # fromisoformat only knows years 1-9999, which is the range Mastodon accepts (0-9999);
-    # "99999-01-01" or "+10000-..." fail here instead of breaking a calendar export later.
-    if not isinstance(value, str) or len(value) > 64:
-        raise InvalidObject(f"{what} is not a date-time")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidObject(f"{what} is not a valid ISO 8601 date-time") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz or timezone.utc)
-    return parsed
 
 
 def _clean_html(markup: Any, limit: int) -> str:
@@ -388,111 +356,3 @@ def _attachments(value: Any) -> list[dict]:
         alt = item.get("name") if isinstance(item.get("name"), str) else item.get("summary")
         out.append({"type": kind, "mediaType": media, "url": url, "name": plain_text(alt, MAX_ALT_CHARS)})
     return out
-
-
-_JOIN_MODES = {"free", "restricted", "invite", "external", "none"}
-
-
-def _event_extra(obj: dict) -> dict[str, Any]:
-    tz_name = obj.get("timezone")
-    tz = None
-    if tz_name not in (None, ""):
-        try:
-            if not isinstance(tz_name, str) or len(tz_name) > 64:
-                raise ValueError
-            tz = ZoneInfo(tz_name)
-        except (ValueError, ZoneInfoNotFoundError, OSError):
-            raise InvalidObject("timezone is not an IANA time zone name") from None
-    if obj.get("startTime") is None:
-        raise InvalidObject("Event without startTime")
-    start = _datetime(obj.get("startTime"), "startTime", tz)
-    end = _datetime(obj.get("endTime"), "endTime", tz) if obj.get("endTime") is not None else None
-    if end is not None and end < start:
-        raise InvalidObject("Event endTime is before startTime")
-    extra: dict[str, Any] = {
-        "startTime": start.isoformat(), "endTime": end.isoformat() if end else None,
-        "timezone": tz_name if tz else None, "location": _location(obj.get("location")),
-    }
-    join_mode = obj.get("joinMode")
-    if isinstance(join_mode, str) and join_mode.lower() in _JOIN_MODES:
-        extra["joinMode"] = join_mode.lower()
-    status = next((s for s in (obj.get("eventStatus"), obj.get("status"), obj.get("ical:status")) if isinstance(s, str)), None)
-    if status:
-        extra["status"] = plain_text(status, 32)
-    for key in ("isOnline", "commentsEnabled", "anonymousParticipationEnabled"):
-        if isinstance(obj.get(key), bool):
-            extra[key] = obj[key]
-    for key in ("maximumAttendeeCapacity", "remainingAttendeeCapacity", "participantCount"):
-        if _is_count(obj.get(key)):
-            extra[key] = obj[key]
-    if isinstance(obj.get("category"), str):
-        extra["category"] = plain_text(obj["category"], 64)
-    if safe_url(obj.get("externalParticipationUrl")):
-        extra["externalParticipationUrl"] = obj["externalParticipationUrl"].strip()
-    # Mobilizon's online address: the Link attachment named "Website".
-    for item in as_list(obj.get("attachment")):
-        if isinstance(item, dict) and "Link" in as_list(item.get("type")) and item.get("name") == "Website":
-            if safe_url(item.get("href")):
-                extra["onlineUrl"] = item["href"].strip()
-                break
-    return extra
-
-
-def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9
-
-
-def _location(value: Any) -> dict | None:
-    # FEP-8a8e allows an array (hybrid events); Mobilizon/Gancio send one object or a string.
-    for item in as_list(value):
-        if isinstance(item, str) and plain_text(item, 300):
-            return {"type": "Place", "name": plain_text(item, 300)}
-        if not isinstance(item, dict):
-            continue
-        kinds = as_list(item.get("type"))
-        if "VirtualLocation" in kinds:
-            url = safe_url(item.get("url"))
-            if url:
-                return {"type": "VirtualLocation", "name": plain_text(item.get("name"), 300), "url": url}
-        elif "Place" in kinds or not kinds:
-            return _place(item)
-    return None
-
-
-_POSTAL_KEYS = ("streetAddress", "postalCode", "addressLocality", "addressRegion", "addressCountry")
-
-
-def _place(item: dict) -> dict:
-    place: dict[str, Any] = {"type": "Place", "name": plain_text(item.get("name"), 300)}
-    address = item.get("address")
-    if isinstance(address, str):
-        place["address"] = plain_text(address, 500)
-    elif isinstance(address, dict):
-        place["address"] = {k: plain_text(address[k], 200) for k in _POSTAL_KEYS if isinstance(address.get(k), str)}
-    # Only real numbers in range: a string "48.87" or NaN is ignored, as Mobilizon does.
-    for key, bound in (("latitude", 90), ("longitude", 180)):
-        number = item.get(key)
-        if isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number) and abs(number) <= bound:
-            place[key] = float(number)
-    return place
-
-
-def _question_extra(obj: dict) -> dict[str, Any]:
-    extra: dict[str, Any] = {}
-    for key in ("oneOf", "anyOf"):
-        options = []
-        for item in as_list(obj.get(key))[:MAX_POLL_OPTIONS]:
-            if isinstance(item, dict) and plain_text(item.get("name"), 200):
-                replies = item.get("replies")
-                votes = replies.get("totalItems") if isinstance(replies, dict) else 0
-                options.append({"name": plain_text(item.get("name"), 200), "votes": votes if _is_count(votes) else 0})
-        if options:
-            extra[key] = options
-    for key in ("endTime", "closed"):
-        try:
-            extra[key] = _datetime(obj.get(key), key).isoformat()
-        except InvalidObject:
-            pass  # `closed` may be a boolean; an unreadable end just means "no end shown"
-    if _is_count(obj.get("votersCount")):
-        extra["votersCount"] = obj["votersCount"]
-    return extra

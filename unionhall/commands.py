@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 
 import uvicorn
 
-from actors import blocks, follows, local
+from actors import blocks, local
 from actors.instance import Instance
 from actors.models import Follower, Following, FollowState, LocalActor, RemoteActor
 from actors.remote import ActorFetchError, resolve_handle
+from content.sanitize import plain_text, sanitize_html
 from federation.delivery import delivery_summary, retry_host_now
 from federation.webfinger import WebFingerError, split_handle
 from outbox import follows as outbox_follows
@@ -58,7 +59,8 @@ async def init(settings: Settings, *, handle: str, name: str, summary: str, admi
             raise CommandError(f"already initialised in {settings.data_dir}/ (remove it to start over)")
         now = inst.now()
         try:
-            union = await local.create_actor(username=handle, kind="union", name=name, summary=summary, now=now)
+            union = await local.create_actor(username=handle, kind="union", name=plain_text(name, 255),
+                                             summary=sanitize_html(summary), now=now)
         except local.ActorError as exc:
             raise CommandError(str(exc)) from exc
         union.manually_approves_followers = approve

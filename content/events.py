@@ -1,0 +1,119 @@
+"""Type-specific fields of received Events (FEP-8a8e, Mobilizon, Gancio) and Questions."""
+from __future__ import annotations
+
+import math
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from content.sanitize import plain_text, safe_url
+from content.values import InvalidObject, as_list, read_datetime
+
+MAX_POLL_OPTIONS = 20
+
+
+_JOIN_MODES = {"free", "restricted", "invite", "external", "none"}
+
+
+def event_extra(obj: dict) -> dict[str, Any]:
+    tz_name = obj.get("timezone")
+    tz = None
+    if tz_name not in (None, ""):
+        try:
+            if not isinstance(tz_name, str) or len(tz_name) > 64:
+                raise ValueError
+            tz = ZoneInfo(tz_name)
+        except (ValueError, ZoneInfoNotFoundError, OSError):
+            raise InvalidObject("timezone is not an IANA time zone name") from None
+    if obj.get("startTime") is None:
+        raise InvalidObject("Event without startTime")
+    start = read_datetime(obj.get("startTime"), "startTime", tz)
+    end = read_datetime(obj.get("endTime"), "endTime", tz) if obj.get("endTime") is not None else None
+    if end is not None and end < start:
+        raise InvalidObject("Event endTime is before startTime")
+    extra: dict[str, Any] = {
+        "startTime": start.isoformat(), "endTime": end.isoformat() if end else None,
+        "timezone": tz_name if tz else None, "location": _location(obj.get("location")),
+    }
+    join_mode = obj.get("joinMode")
+    if isinstance(join_mode, str) and join_mode.lower() in _JOIN_MODES:
+        extra["joinMode"] = join_mode.lower()
+    status = next((s for s in (obj.get("eventStatus"), obj.get("status"), obj.get("ical:status")) if isinstance(s, str)), None)
+    if status:
+        extra["status"] = plain_text(status, 32)
+    for key in ("isOnline", "commentsEnabled", "anonymousParticipationEnabled"):
+        if isinstance(obj.get(key), bool):
+            extra[key] = obj[key]
+    for key in ("maximumAttendeeCapacity", "remainingAttendeeCapacity", "participantCount"):
+        if _is_count(obj.get(key)):
+            extra[key] = obj[key]
+    if isinstance(obj.get("category"), str):
+        extra["category"] = plain_text(obj["category"], 64)
+    if safe_url(obj.get("externalParticipationUrl")):
+        extra["externalParticipationUrl"] = obj["externalParticipationUrl"].strip()
+    # Mobilizon's online address: the Link attachment named "Website".
+    for item in as_list(obj.get("attachment")):
+        if isinstance(item, dict) and "Link" in as_list(item.get("type")) and item.get("name") == "Website":
+            if safe_url(item.get("href")):
+                extra["onlineUrl"] = item["href"].strip()
+                break
+    return extra
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9
+
+
+def _location(value: Any) -> dict | None:
+    # FEP-8a8e allows an array (hybrid events); Mobilizon/Gancio send one object or a string.
+    for item in as_list(value):
+        if isinstance(item, str) and plain_text(item, 300):
+            return {"type": "Place", "name": plain_text(item, 300)}
+        if not isinstance(item, dict):
+            continue
+        kinds = as_list(item.get("type"))
+        if "VirtualLocation" in kinds:
+            url = safe_url(item.get("url"))
+            if url:
+                return {"type": "VirtualLocation", "name": plain_text(item.get("name"), 300), "url": url}
+        elif "Place" in kinds or not kinds:
+            return _place(item)
+    return None
+
+
+_POSTAL_KEYS = ("streetAddress", "postalCode", "addressLocality", "addressRegion", "addressCountry")
+
+
+def _place(item: dict) -> dict:
+    place: dict[str, Any] = {"type": "Place", "name": plain_text(item.get("name"), 300)}
+    address = item.get("address")
+    if isinstance(address, str):
+        place["address"] = plain_text(address, 500)
+    elif isinstance(address, dict):
+        place["address"] = {k: plain_text(address[k], 200) for k in _POSTAL_KEYS if isinstance(address.get(k), str)}
+    # Only real numbers in range: a string "48.87" or NaN is ignored, as Mobilizon does.
+    for key, bound in (("latitude", 90), ("longitude", 180)):
+        number = item.get(key)
+        if isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number) and abs(number) <= bound:
+            place[key] = float(number)
+    return place
+
+
+def question_extra(obj: dict) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    for key in ("oneOf", "anyOf"):
+        options = []
+        for item in as_list(obj.get(key))[:MAX_POLL_OPTIONS]:
+            if isinstance(item, dict) and plain_text(item.get("name"), 200):
+                replies = item.get("replies")
+                votes = replies.get("totalItems") if isinstance(replies, dict) else 0
+                options.append({"name": plain_text(item.get("name"), 200), "votes": votes if _is_count(votes) else 0})
+        if options:
+            extra[key] = options
+    for key in ("endTime", "closed"):
+        try:
+            extra[key] = read_datetime(obj.get(key), key).isoformat()
+        except InvalidObject:
+            pass  # `closed` may be a boolean; an unreadable end just means "no end shown"
+    if _is_count(obj.get("votersCount")):
+        extra["votersCount"] = obj["votersCount"]
+    return extra
