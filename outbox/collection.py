@@ -14,7 +14,7 @@ async def outbox_collection(inst: Instance, actor: LocalActor, *, max_id: int | 
     query = Activity.filter(actor=actor, listed=True, public=True)
     total = await query.count()
     if not page:
-        return ordered_collection(cid, total, first=f"{cid}?page=true", last=f"{cid}?page=true&min_id=0")
+        return ordered_collection(cid, total, first=f"{cid}?page=true")
     if max_id is not None:
         query = query.filter(id__lt=max_id)
     rows = await query.order_by("-id").limit(PAGE_SIZE)
