@@ -27,16 +27,20 @@ async def unblock(domain: str) -> bool:
     return await DomainBlock.filter(domain=normalise_domain(domain)).delete() > 0
 
 
-async def is_blocked(host: str) -> bool:
-    """`host` may carry a port; a block on a domain covers its subdomains too."""
+def _candidates(host: str) -> list[str]:
     name = normalise_domain(host).split(":", 1)[0] if not host.startswith("[") else normalise_domain(host)
-    candidates = [name]
     parts = name.split(".")
-    candidates += [".".join(parts[i:]) for i in range(1, len(parts) - 1)]
+    candidates = [name] + [".".join(parts[i:]) for i in range(1, len(parts) - 1)]
     with_port = normalise_domain(host)
     if with_port != name:
         candidates.append(with_port)
-    return await DomainBlock.filter(domain__in=candidates).exists()
+    return candidates
+
+
+async def is_blocked(*hosts: str) -> bool:
+    """Any of `hosts` (which may carry a port) blocked; a block on a domain covers its subdomains."""
+    candidates = [c for host in hosts if host for c in _candidates(host)]
+    return bool(candidates) and await DomainBlock.filter(domain__in=candidates).exists()
 
 
 async def list_blocks() -> list[DomainBlock]:

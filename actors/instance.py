@@ -2,6 +2,7 @@
 its clock, and the signing keys of its local actors (parsed once, cached)."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ class Instance:
     clock: Clock = SYSTEM_CLOCK
     approve_followers: bool = False
     _keys: dict[str, SigningKey] = field(default_factory=dict)
+    _key_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Set by a process that runs a delivery worker, so publishing starts delivery at once.
     wake_delivery: Callable[[], None] | None = None
 
@@ -30,14 +32,16 @@ class Instance:
         cached = self._keys.get(key_id)
         if cached:
             return cached
-        if key_id == self.urls.instance_key_id:
-            actor = await LocalActor.get(kind="instance")
-        else:
-            username = key_id.removeprefix(self.urls.base + "/actors/").split("#", 1)[0]
-            actor = await LocalActor.get(username=username)
-        key = SigningKey.from_pem(key_id, actor.private_key_pem)
-        self._keys[key_id] = key
-        return key
+        # One loader at a time: 32 concurrent first deliveries must not each parse the PEM (~30 ms).
+        async with self._key_lock:
+            if key_id not in self._keys:
+                if key_id == self.urls.instance_key_id:
+                    actor = await LocalActor.get(kind="instance")
+                else:
+                    username = key_id.removeprefix(self.urls.base + "/actors/").split("#", 1)[0]
+                    actor = await LocalActor.get(username=username)
+                self._keys[key_id] = SigningKey.from_pem(key_id, actor.private_key_pem)
+        return self._keys[key_id]
 
     async def instance_key(self) -> SigningKey:
         return await self.signing_key(self.urls.instance_key_id)

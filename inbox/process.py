@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from datetime import timedelta
 
 from tortoise.expressions import Q
@@ -69,6 +70,7 @@ class InboxProcessor:
         self.batch = batch
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
+        self._rng = random.Random()
 
     def wake(self) -> None:
         self._wake.set()
@@ -76,14 +78,15 @@ class InboxProcessor:
     async def _claim(self) -> list[InboxItem]:
         now = self.inst.now()
         due = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-        candidates = await InboxItem.filter(due, state=InboxState.PENDING).order_by("id").limit(self.batch)
-        claimed = []
-        for item in candidates:
-            # Compare-and-set: only one process wins a given item.
-            won = await InboxItem.filter(due, id=item.id, state=InboxState.PENDING).update(locked_until=now + LEASE)
-            if won:
-                claimed.append(item)
-        return claimed
+        ids = await InboxItem.filter(due, state=InboxState.PENDING).order_by("id").limit(self.batch).values_list(
+            "id", flat=True)
+        if not ids:
+            return []
+        # Compare-and-set on the whole batch; the random stamp tells our rows from those another
+        # process claimed in the same instant.
+        stamp = now + LEASE + timedelta(microseconds=self._rng.randrange(1, 1_000_000))
+        await InboxItem.filter(due, id__in=ids, state=InboxState.PENDING).update(locked_until=stamp)
+        return await InboxItem.filter(id__in=ids, locked_until=stamp).order_by("id")
 
     async def run_once(self) -> int:
         items = await self._claim()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 
@@ -79,14 +80,26 @@ async def _verified_signer(inst: Instance, req: InboundRequest, parsed: ParsedSi
     return signer
 
 
+_BACK_CHECK_EVERY = timedelta(seconds=2)
+_last_back_check: dict[str, datetime] = {}
+
+
 async def _peer_is_back(inst: Instance, signer: RemoteActor) -> None:
-    """A server that signs a request to us is up: what we owe it need not wait for its backoff."""
+    """A server that signs a request to us is up: what we owe it need not wait for its backoff.
+    Looked at most every 2 s per host, so a busy peer does not cost a query per activity."""
     try:
         host = inbox_host(signer.delivery_inbox)
     except ValueError:
         return
-    if await has_waiting(host, now=inst.now()):
-        await retry_host_now(host, now=inst.now())
+    now = inst.now()
+    last = _last_back_check.get(host)
+    if last is not None and now - last < _BACK_CHECK_EVERY:
+        return
+    if len(_last_back_check) > 10_000:
+        _last_back_check.clear()
+    _last_back_check[host] = now
+    if await has_waiting(host, now=now):
+        await retry_host_now(host, now=now)
         inst.poke_delivery()
 
 
@@ -94,20 +107,21 @@ async def receive(inst: Instance, req: InboundRequest) -> tuple[int, str]:
     """Returns (status, reason); raises Refused for every refusal."""
     activity = parse_json(req.body)
     actor = actor_uri(activity)
-    if await is_blocked(host(actor)):
-        raise Refused(403, f"{host(actor)} is blocked here")
     kind = activity["type"]
     # The flood of Deletes for accounts we never saw: nothing to do, so fetch nothing.
     if kind == "Delete" and id_of(activity.get("object")) == actor:
-        if not await RemoteActor.filter(uri=actor).exists():
+        if not await is_blocked(host(actor)) and not await RemoteActor.filter(uri=actor).exists():
             return 202, "unknown actor; nothing to delete"
     try:
         parsed = parse_request_signature(req.method, req.path, req.query, req.headers, req.body,
                                          expected_host=inst.urls.host, now=inst.now(), target_uri=req.target_uri)
     except SignatureError as exc:
+        # A blocked domain is told so even when its signature is also bad.
+        if await is_blocked(host(actor)):
+            raise Refused(403, f"{host(actor)} is blocked here") from None
         raise Refused(401, exc.reason) from None
-    if await is_blocked(_key_host(parsed)):
-        raise Refused(403, f"{_key_host(parsed)} is blocked here")
+    if await is_blocked(host(actor), _key_host(parsed)):
+        raise Refused(403, f"{host(actor)} is blocked here")
     if host(parsed.key_id) != host(actor):
         raise Refused(401, "the signing key is not on the actor's host")
     signer = await _verified_signer(inst, req, parsed)
