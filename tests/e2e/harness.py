@@ -78,10 +78,10 @@ class Instance:
             raise AssertionError(f"unionhall {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
         return result
 
-    def start(self) -> None:
+    def start(self, *serve_args: str) -> None:
         log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([*UNIONHALL, "serve", "--port", str(self.port)], env=self.env(), cwd=ROOT,
-                                     stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([*UNIONHALL, "serve", "--port", str(self.port), *serve_args], env=self.env(),
+                                     cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -93,6 +93,11 @@ class Instance:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"{self.name} did not start:\n{self.log_path.read_text()}")
+
+    def spawn(self, *args: str) -> subprocess.Popen:
+        """Another long-running process of this instance (e.g. `worker`), logging beside it."""
+        log = open(self.log_path, "a")
+        return subprocess.Popen([*UNIONHALL, *args], env=self.env(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

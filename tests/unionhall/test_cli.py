@@ -6,10 +6,19 @@ import sys
 
 import pytest
 
-from tests.e2e.harness import ROOT, make_instance
+from tests.e2e.harness import ROOT, destroy, make_instance
 from unionhall.cli import _parser
 
 COMMANDS = sorted(_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+async def inst(tmp_path):
+    instance = await make_instance(tmp_path, "x", "sud_rail", "SUD-Rail")
+    try:
+        yield instance
+    finally:
+        await destroy(instance)
 
 
 def test_every_issue_command_exists():
@@ -34,8 +43,7 @@ def test_commands_before_init_say_what_to_do(tmp_path):
     assert not (tmp_path / "empty" / "unionhall.sqlite3").exists()
 
 
-async def test_init_prints_handle_and_password_and_refuses_a_second_init(tmp_path):
-    inst = await make_instance(tmp_path, "x", "sud_rail", "SUD-Rail")
+async def test_init_prints_handle_and_password_and_refuses_a_second_init(inst):
     config = (inst.data / "config.json").read_text()
     assert inst.url in config
     again = inst.cli("init", "--url", inst.url, "--handle", "other", "--name", "Other", check=False)
@@ -44,8 +52,7 @@ async def test_init_prints_handle_and_password_and_refuses_a_second_init(tmp_pat
         ("sud_rail", "union"), (inst.host, "instance")]
 
 
-async def test_bad_input_is_refused_with_a_reason_and_stores_nothing(tmp_path):
-    inst = await make_instance(tmp_path, "x", "sud_rail", "SUD-Rail")
+async def test_bad_input_is_refused_with_a_reason_and_stores_nothing(inst):
     cases = [
         (("post", "Bonjour", "--lang", "français"), "not a language code"),
         (("post", "   "), "needs some text"),
@@ -67,8 +74,7 @@ async def test_bad_input_is_refused_with_a_reason_and_stores_nothing(tmp_path):
     assert await inst.sql("SELECT count(*) FROM federation_delivery") == [(0,)]
 
 
-async def test_block_unblock_and_list(tmp_path):
-    inst = await make_instance(tmp_path, "x", "sud_rail", "SUD-Rail")
+async def test_block_unblock_and_list(inst):
     assert "blocked spam.example" in inst.cli("block", "Spam.Example.", "--reason", "abuse").stdout
     listing = inst.cli("blocks").stdout
     assert "spam.example" in listing and "abuse" in listing
@@ -76,8 +82,7 @@ async def test_block_unblock_and_list(tmp_path):
     assert "no domain blocks" in inst.cli("blocks").stdout
 
 
-async def test_worker_alone_needs_postgres(tmp_path):
-    inst = await make_instance(tmp_path, "x", "sud_rail", "SUD-Rail")
+async def test_worker_alone_needs_postgres(inst):
     if inst.db_url.startswith("postgres"):
         pytest.skip("on PostgreSQL the separate worker is allowed")
     result = inst.cli("worker", check=False)
