@@ -273,15 +273,8 @@ class DbProbe:
 
 async def wait_for(check: Callable[[], Awaitable[Any]], *, timeout: float, interval: float = 0.05,
                    what: str) -> Any:
-    """Poll an async check until truthy (returned) or the deadline passes (TimeoutError)."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = await check()
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last value: {last!r})")
+    """The tests' `eventually`, with the benchmark's finer default polling."""
+    return await harness.eventually(check, timeout=timeout, interval=interval, what=what)
 
 
 # --------------------------------------------------------------- sending signed POSTs

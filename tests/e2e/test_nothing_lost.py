@@ -18,7 +18,8 @@ async def _following_accepted(inst, remote_uri: str) -> bool:
     return bool(rows) and rows[0][0] == "accepted"
 
 
-async def test_follower_down_while_publishing_receives_after_restart(tmp_path):
+@pytest.fixture
+async def a_follows_b(tmp_path):
     a = await make_instance(tmp_path, "a", "solidaires", "Union syndicale Solidaires")
     b = await make_instance(tmp_path, "b", "conlutas", "CSP-Conlutas")
     a.start()
@@ -26,23 +27,32 @@ async def test_follower_down_while_publishing_receives_after_restart(tmp_path):
     try:
         a.cli("follow", b.acct)
         await eventually(lambda: _following_accepted(a, b.actor_uri), what="A follows B")
-
-        a.stop()
-        sid = b.cli("post", "Solidarity with the striking miners of El Cerrejón!", "--lang", "en").stdout.strip()
-        # B tries, fails (connection refused) and schedules a retry; the failure is visible to the admin.
-        await eventually(lambda: _delivery_attempted(b, a.host), what="B's first failed attempt")
-        report = b.cli("deliveries").stdout
-        assert a.host in report and "connection refused" in report
-
-        a.start()
-        # B's own retry schedule (about 30 s for the first retry) brings it over; nobody pokes it.
-        await eventually(lambda: a.post_count(ap_id=sid), timeout=90, what="A receives the statement after restart")
-        rows = await b.sql("SELECT d.state, d.attempts FROM federation_delivery d JOIN federation_envelope e "
-                           "ON e.id = d.envelope_id WHERE e.activity_id = $1", f"{sid}/activity")
-        assert rows == [("delivered", 2)]
+        yield a, b
     finally:
         await destroy(a)
         await destroy(b)
+
+
+async def _publish_while_down(a, b, text: str) -> str:
+    a.stop()
+    sid = b.cli("post", text, "--lang", "en").stdout.strip()
+    # B tries, fails (connection refused) and schedules a retry; the failure is visible to the admin.
+    await eventually(lambda: _delivery_attempted(b, a.host), what="B's first failed attempt")
+    return sid
+
+
+async def test_follower_down_while_publishing_receives_after_restart(a_follows_b):
+    a, b = a_follows_b
+    sid = await _publish_while_down(a, b, "Solidarity with the striking miners of El Cerrejón!")
+    report = b.cli("deliveries").stdout
+    assert a.host in report and "connection refused" in report
+
+    a.start()
+    # B's own retry schedule (about 30 s for the first retry) brings it over; nobody pokes it.
+    await eventually(lambda: a.post_count(ap_id=sid), timeout=90, what="A receives the statement after restart")
+    rows = await b.sql("SELECT d.state, d.attempts FROM federation_delivery d JOIN federation_envelope e "
+                       "ON e.id = d.envelope_id WHERE e.activity_id = $1", f"{sid}/activity")
+    assert rows == [("delivered", 2)]
 
 
 async def _delivery_attempted(inst, host: str) -> bool:
@@ -116,25 +126,14 @@ async def _all_creates(peer: FakePeer, servers: int) -> bool:
     return len(paths) >= servers
 
 
-async def test_a_peer_that_talks_to_us_again_gets_its_backlog_at_once(tmp_path):
-    a = await make_instance(tmp_path, "a", "solidaires", "Union syndicale Solidaires")
-    b = await make_instance(tmp_path, "b", "conlutas", "CSP-Conlutas")
+async def test_a_peer_that_talks_to_us_again_gets_its_backlog_at_once(a_follows_b):
+    a, b = a_follows_b
+    sid = await _publish_while_down(a, b, "Appeal: send your declarations of solidarity")
     a.start()
-    b.start()
-    try:
-        a.cli("follow", b.acct)
-        await eventually(lambda: _following_accepted(a, b.actor_uri), what="A follows B")
-        a.stop()
-        sid = b.cli("post", "Appeal: send your declarations of solidarity", "--lang", "en").stdout.strip()
-        await eventually(lambda: _delivery_attempted(b, a.host), what="B's first failed attempt")
-        (next_at,), = await b.sql("SELECT next_attempt_at FROM federation_delivery WHERE host = $1 "
-                                  "AND state = 'pending'", a.host)
-        a.start()
-        # A signs a request to B (it re-sends its Follow): B sees A is back and retries at once,
-        # well before the ~30 s backoff would have run out.
-        a.cli("follow", b.acct)
-        await eventually(lambda: a.post_count(ap_id=sid), timeout=12, what="A gets the backlog at once")
-        assert next_at is not None
-    finally:
-        await destroy(a)
-        await destroy(b)
+    # A signs a request to B (it re-sends its Follow): B sees A is back and retries at once,
+    # well before the ~30 s backoff would have run out.
+    a.cli("follow", b.acct)
+    await eventually(lambda: a.post_count(ap_id=sid), timeout=12, what="A gets the backlog at once")
+    rows = await b.sql("SELECT d.state, d.attempts FROM federation_delivery d JOIN federation_envelope e "
+                       "ON e.id = d.envelope_id WHERE e.activity_id = $1", f"{sid}/activity")
+    assert rows == [("delivered", 2)]
