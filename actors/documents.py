@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from actors.instance import Instance
 from actors.models import Follower, Following, FollowState, LocalActor
-from federation.vocab import ACTOR_CONTEXT, AS_CONTEXT, ordered_collection, ordered_page
+from federation.vocab import ACTOR_CONTEXT, AS_CONTEXT, iso_datetime, ordered_collection, ordered_page
 
 PAGE_SIZE = 40
-
-
-def _iso(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def actor_document(inst: Instance, actor: LocalActor) -> dict:
@@ -47,7 +43,7 @@ def actor_document(inst: Instance, actor: LocalActor) -> dict:
         "discoverable": True,
         "indexable": True,
         "memorial": False,
-        "published": _iso(actor.created_at),
+        "published": iso_datetime(actor.created_at),
         "publicKey": {"id": urls.key_id(actor.username), "owner": uri, "publicKeyPem": actor.public_key_pem},
         "attachment": [],
         "tag": [],

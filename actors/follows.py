@@ -46,10 +46,13 @@ async def start_following(local: LocalActor, remote: RemoteActor, follow_id: str
     return row
 
 
-async def settle_following(follow_id: str | None, remote: RemoteActor, *, accepted: bool) -> Following | None:
-    """Apply an Accept/Reject: matched by our Follow id, or by (followee = signer) when only the actor is given."""
-    query = Following.filter(remote=remote)
-    row = await (query.filter(follow_id=follow_id) if follow_id else query).first()
+async def settle_following(remote: RemoteActor, *, accepted: bool, follow_id: str | None,
+                           local: LocalActor | None = None) -> Following | None:
+    """Apply an Accept/Reject from the followee `remote`: matched by our Follow id, else (as
+    Mastodon does for an embedded Follow) by the pair (our actor, the signer)."""
+    row = await Following.filter(remote=remote, follow_id=follow_id).first() if follow_id else None
+    if row is None and local is not None:
+        row = await Following.filter(remote=remote, local=local).first()
     if row is None:
         return None
     if accepted:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from actors.models import LocalActor
 from actors.urls import Urls
@@ -21,11 +22,26 @@ class Instance:
     approve_followers: bool = False
     _keys: dict[str, SigningKey] = field(default_factory=dict)
     _key_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Rate limits kept per process: when a remote key was last refetched after a failed
+    # verification, and when a peer host was last checked for a delivery backlog.
+    key_refetched_at: dict[str, datetime] = field(default_factory=dict)
+    peer_checked_at: dict[str, datetime] = field(default_factory=dict)
     # Set by a process that runs a delivery worker, so publishing starts delivery at once.
     wake_delivery: Callable[[], None] | None = None
 
-    def now(self):
+    def now(self) -> datetime:
         return self.clock.now()
+
+    def allow_once_per(self, table: dict[str, datetime], key: str, period: timedelta) -> bool:
+        """True (and remembered) if `key` was not allowed within the last `period`."""
+        now = self.now()
+        last = table.get(key)
+        if last is not None and now - last < period:
+            return False
+        if len(table) > 10_000:  # bounded memory under a flood of distinct keys
+            table.clear()
+        table[key] = now
+        return True
 
     async def signing_key(self, key_id: str) -> SigningKey:
         """The private key behind one of our key ids (cached; RSA parsing is not free)."""

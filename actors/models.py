@@ -16,6 +16,10 @@ class LocalActor(Model):
     private_key_pem = fields.TextField()
     public_key_pem = fields.TextField()
     manually_approves_followers = fields.BooleanField(default=False)
+    # Profile facts unions show each other: sector, country, links (name + URL pairs).
+    sector = fields.CharField(max_length=255, default="")
+    country = fields.CharField(max_length=64, default="")
+    links = fields.JSONField(default=list)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
 
@@ -57,7 +61,6 @@ class RemoteActor(Model):
 class FollowState:
     PENDING = "pending"
     ACCEPTED = "accepted"
-    REJECTED = "rejected"
 
 
 # A remote actor following one of ours; `follow_id` is their Follow, echoed in our Accept.
@@ -107,3 +110,22 @@ class Login(Model):
 
     class Meta:
         table = "actors_login"
+
+
+# Instance-wide values every process must share (e.g. the session signing secret).
+class InstanceSetting(Model):
+    key = fields.CharField(max_length=64, primary_key=True)
+    value = fields.TextField()
+
+    class Meta:
+        table = "actors_instance_setting"
+
+
+# Failed logins, for throttling by login name and by address.
+class LoginAttempt(Model):
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=255, db_index=True)
+    at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "actors_login_attempt"

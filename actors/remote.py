@@ -10,6 +10,7 @@ from actors.instance import Instance
 from actors.models import RemoteActor
 from federation import webfinger
 from federation.addresses import FetchError
+from federation.hosts import InvalidHost, host_of
 from federation.http import is_temporary
 from federation.vocab import ACTOR_TYPES
 
@@ -25,7 +26,21 @@ class ActorFetchError(Exception):
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc.lower()
+    try:
+        return host_of(url)
+    except InvalidHost:
+        return ""
+
+
+def _endpoint(value) -> str:
+    """An inbox or collection URL we can use: http(s), a real host, a sane length; else ""."""
+    if not isinstance(value, str) or len(value) > 2048 or not value.startswith(("https://", "http://")):
+        return ""
+    try:
+        urlsplit(value).port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return ""
+    return value if _host(value) else ""
 
 
 def _str(value, limit: int = 2048) -> str:
@@ -61,25 +76,30 @@ def validate_actor(doc: dict, uri: str) -> dict:
     if not (_types(doc) & ACTOR_TYPES):
         raise ActorFetchError(f"not an actor type: {doc.get('type')!r}")
     username = doc.get("preferredUsername")
-    if not isinstance(username, str) or not username:
-        raise ActorFetchError("actor has no preferredUsername")
-    inbox = doc.get("inbox")
-    if not isinstance(inbox, str) or not inbox.startswith(("https://", "http://")):
+    if not isinstance(username, str) or not username or len(username) > 255:
+        raise ActorFetchError("actor has no usable preferredUsername")
+    if len(uri) > 2048 or not _host(uri):
+        raise ActorFetchError("actor id is not a usable URL")
+    inbox = _endpoint(doc.get("inbox"))
+    if not inbox:
         raise ActorFetchError("actor has no usable inbox")
     key = _public_key(doc) or {}
     key_id, pem = key.get("id"), key.get("publicKeyPem")
-    if key and (not isinstance(key_id, str) or _host(key_id) != _host(uri) or key.get("owner") not in (None, uri)):
+    if key and (not isinstance(key_id, str) or len(key_id) > 2048 or _host(key_id) != _host(uri)
+                or key.get("owner") not in (None, uri)):
         raise ActorFetchError("actor key is not owned by the actor")
+    if pem is not None and (not isinstance(pem, str) or len(pem) > 16_384):
+        raise ActorFetchError("actor key is not a usable PEM")
     endpoints = doc.get("endpoints") if isinstance(doc.get("endpoints"), dict) else {}
-    shared = endpoints.get("sharedInbox") or doc.get("sharedInbox")
+    # A bad shared inbox is dropped (we use the personal one) rather than breaking every publication.
+    shared = _endpoint(endpoints.get("sharedInbox") or doc.get("sharedInbox"))
     url = _http_url(doc.get("url"))
     t = next(iter(_types(doc) & ACTOR_TYPES))
     return dict(
-        domain=_host(uri), username=username[:255], type=t,
+        domain=_host(uri), username=username, type=t,
         name=_str(doc.get("name")), summary=_str(doc.get("summary"), 20_000),
         url=url if url and _host(url) == _host(uri) else uri,
-        inbox=inbox, shared_inbox=shared if isinstance(shared, str) and shared.startswith("http") else "",
-        followers_url=_http_url(doc.get("followers")) if isinstance(doc.get("followers"), str) else "",
+        inbox=inbox, shared_inbox=shared, followers_url=_endpoint(doc.get("followers")),
         key_id=key_id if isinstance(key_id, str) else "", public_key_pem=pem if isinstance(pem, str) else "",
         icon_url=_http_url(doc.get("icon")),
     )
@@ -112,9 +132,10 @@ async def fetch_actor(inst: Instance, uri: str, *, refresh: bool = False) -> Rem
 async def actor_for_key(inst: Instance, key_id: str, *, refresh: bool = False) -> RemoteActor:
     """Resolve a signature keyId to its actor; the actor must name that very key (no key confusion)."""
     if not refresh:
-        cached = await RemoteActor.filter(key_id=key_id, deleted_at=None).first()
-        if cached:
-            return cached
+        cached = await RemoteActor.filter(key_id=key_id, deleted_at=None).limit(2)
+        # Two actors claiming one key id (a same-host squatter): let the key document decide.
+        if len(cached) == 1:
+            return cached[0]
     doc_url = key_id.split("#", 1)[0]
     # The key URL may serve the actor (Mastodon: …/actor#main-key), a key object naming its
     # owner, or a stub whose id is the actor (GoToSocial: …/main-key). Whatever it says is
@@ -132,7 +153,16 @@ async def actor_for_key(inst: Instance, key_id: str, *, refresh: bool = False) -
     return actor
 
 
-async def resolve_handle(inst: Instance, handle: str) -> RemoteActor:
+async def resolve_handle(inst: Instance, handle: str, *, cached_ok: bool = False) -> RemoteActor:
+    """`cached_ok`: a fresh cached actor with that handle is used as is (mentions in a post)."""
+    if cached_ok:
+        try:
+            user, host = webfinger.split_handle(handle)
+        except webfinger.WebFingerError as exc:
+            raise ActorFetchError(exc.reason) from exc
+        cached = await RemoteActor.filter(username__iexact=user, domain=host, deleted_at=None).first()
+        if cached and inst.now() - cached.fetched_at < STALE_AFTER:
+            return cached
     try:
         _, href = await webfinger.resolve(inst.client, handle)
     except webfinger.WebFingerError as exc:

@@ -18,16 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 from content.events import MAX_POLL_OPTIONS, event_extra, question_extra  # noqa: F401 (re-exported)
 from content.sanitize import plain_text, safe_url, sanitize_html
+from federation.hosts import InvalidHost
+from federation.hosts import host_of as _host_of
+from federation.vocab import ACTOR_TYPES, PUBLIC  # noqa: F401 (re-exported)
 from content.values import InvalidObject, as_list, read_datetime
 
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 _PUBLIC_FORMS = frozenset({PUBLIC, "as:Public", "Public"})
 SUPPORTED_TYPES = {"Note", "Article", "Page", "Event", "Question"}
-ACTOR_TYPES = {"Person", "Group", "Organization", "Application", "Service"}
 MAX_RECIPIENTS = 500
 MAX_TAGS = 50
 MAX_ATTACHMENTS = 8
@@ -53,37 +53,12 @@ def id_of(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-_HOST_CHARS = re.compile(r"^[a-z0-9_.-]+$")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
 def host_of(url: str) -> str:
-    """Canonical `host[:port]` for origin comparisons and domain blocks.
-
-    Lowercased, IDNA-encoded, trailing dot stripped, default port dropped: otherwise
-    `Evil.Example.` and `evil.example:443` would dodge a block on `evil.example`
-    (CVE-2023-42451 class). Raises `InvalidObject` (a ValueError) when there is no usable
-    host, so two broken URLs never compare equal as "".
-    """
+    """federation.hosts.host_of, raising InvalidObject for objects that carry a bad URL."""
     try:
-        parts = urlsplit(url.strip()) if isinstance(url, str) else None
-        host, port = (parts.hostname, parts.port) if parts else (None, None)
-    except ValueError:
-        raise InvalidObject("malformed URL") from None
-    if not host:
-        raise InvalidObject("URL has no host")
-    if ":" in host:  # IPv6 literal; urlsplit already lowercased it
-        name = f"[{host}]"
-    else:
-        try:
-            name = host.rstrip(".").encode("idna").decode("ascii").lower()
-        except UnicodeError:
-            raise InvalidObject("invalid host name") from None
-        if not name or not _HOST_CHARS.match(name):
-            raise InvalidObject("invalid host name")
-    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme.lower()):
-        return f"{name}:{port}"
-    return name
+        return _host_of(url)
+    except InvalidHost as exc:
+        raise InvalidObject(exc.reason) from None
 
 
 # ISO 639-2/3 -> 639-1 for the languages unions write in, so "fra" and "fr" file together.

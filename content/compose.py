@@ -12,11 +12,12 @@ import copy
 import html
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from content.as2 import PUBLIC, normalize_language
 from content.sanitize import LINK_REL, safe_url
+from federation.vocab import iso_datetime
 
 # Only the terms a Note of ours uses: Mastodon needs none of them to read it (it reads
 # compact keys), but JSON-LD processors (Friendica) need them to find `sensitive` et al.
@@ -89,10 +90,10 @@ def note_json(
         "type": "Note",
         "summary": summary or None,
         "inReplyTo": in_reply_to,
-        "published": _iso(published),
+        "published": iso_datetime(published),
     }
     if updated is not None:
-        note["updated"] = _iso(updated)  # Mastodon shows "edited" when the key is present
+        note["updated"] = iso_datetime(updated)  # Mastodon shows "edited" when the key is present
     note.update({
         "url": url,
         "attributedTo": author_uri,
@@ -157,13 +158,6 @@ def _attachment(item: dict) -> dict:
     }
     out.update({k: item[k] for k in _ATTACHMENT_EXTRAS if item.get(k) is not None})
     return out
-
-
-def _iso(moment: datetime) -> str:
-    # Mastodon's own form: UTC, whole seconds, "Z". A naive datetime is taken as UTC.
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # One pass finds all three kinds, so a "#" inside a URL is never read as a hashtag.

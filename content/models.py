@@ -32,6 +32,11 @@ class Post(Model):
     updated = fields.DatetimeField(null=True)
     # Extra, type-specific fields (Event times, Question options) kept as received.
     extra = fields.JSONField(default=dict)
+    # An appeal asks other unions for declarations of solidarity (replies) and co-signatures.
+    appeal = fields.BooleanField(default=False)
+    appeal_until = fields.DatetimeField(null=True)
+    # Hidden by our admin (e.g. a declaration on our appeal): kept, not shown.
+    hidden = fields.BooleanField(default=False)
 
     class Meta:
         table = "content_post"
@@ -59,3 +64,40 @@ class Interaction(Model):
 
     class Meta:
         table = "content_interaction"
+
+
+# An uploaded or received file: an image (with alt text and a preview) or a document
+# such as a PDF preparatory text. Local files live under DATA/media.
+class Media(Model):
+    id = fields.BigIntField(primary_key=True)
+    post = fields.ForeignKeyField("models.Post", related_name="media", null=True, on_delete=fields.SET_NULL)
+    local = fields.BooleanField(default=True)
+    kind = fields.CharField(max_length=16)  # "image" | "document"
+    media_type = fields.CharField(max_length=100)
+    file_name = fields.CharField(max_length=255, default="")
+    preview_name = fields.CharField(max_length=255, default="")
+    remote_url = fields.CharField(max_length=2048, default="")
+    size = fields.IntField(default=0)
+    width = fields.IntField(null=True)
+    height = fields.IntField(null=True)
+    description = fields.TextField(default="")
+    title = fields.CharField(max_length=500, default="")
+    language = fields.CharField(max_length=16, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "content_media"
+
+
+# What the admin should know about: new followers, requests, replies, boosts, likes, mentions.
+class Notification(Model):
+    id = fields.BigIntField(primary_key=True)
+    kind = fields.CharField(max_length=32)
+    actor_uri = fields.CharField(max_length=2048)
+    object_uri = fields.CharField(max_length=2048, default="")
+    activity_id = fields.CharField(max_length=2048, null=True, unique=True)
+    read = fields.BooleanField(default=False, db_index=True)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "content_notification"

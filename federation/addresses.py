@@ -4,6 +4,10 @@
 then dials the checked address: the address checked is the address connected, so DNS
 rebinding gets nowhere. `federation.http.SafeClient` runs every request through it.
 
+Plain http:// is only ever dialled to a loopback/private address the policy explicitly allows
+(tests, the local demo): TLS is what authenticates a peer's name, so every public peer is
+https. `build_transport` gives http origins a backend that enforces this at connect time too.
+
 The block list mirrors Mastodon's `app/lib/private_address_check.rb` plus the later bypass
 fixes (unspecified `::`, IPv4-compatible `::a.b.c.d`), and Python's own `ipaddress` flags as
 a second net. Tunnelling and translation prefixes (6to4, Teredo, NAT64) are refused outright,
@@ -53,6 +57,9 @@ class FetchError(Exception):
 
 class BlockedAddress(FetchError):
     """The target is (or resolves to) an address the policy does not allow."""
+
+
+PLAIN_HTTP_REFUSED = "plain http is only allowed to loopback/private test addresses"
 
 
 _BLOCKED_V4 = tuple(
@@ -193,6 +200,22 @@ class AddressPolicy:
         if not self.allows(ip):
             raise BlockedAddress("blocked address", detail=f"{ip} is not a public address")
 
+    def allows_plain_http(self, ip: str | IPAddress) -> bool:
+        """Unencrypted http only to a non-public address this policy lets through on purpose
+        (allow_private / allowed_networks). A public address never: without TLS nothing proves
+        who answers for the name, even if an allowed network happens to include it."""
+        try:
+            addr = parse_ip(ip)
+        except ValueError:
+            return False
+        return not is_public_address(addr) and self.allows(addr)
+
+    def check_plain_http(self, ip: str | IPAddress) -> None:
+        """Raise BlockedAddress unless an http:// (no TLS) request may go to `ip`."""
+        if not self.allows_plain_http(ip):
+            raise BlockedAddress(PLAIN_HTTP_REFUSED,
+                                 detail=f"{ip} is not a loopback/private address allowed for testing")
+
 
 async def _system_resolve(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -203,14 +226,16 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore network backend that resolves names itself and only dials addresses the policy allows.
 
     TLS still verifies and sends SNI for the host name: httpcore passes the origin's host to
-    start_tls, not the address we connected to.
+    start_tls, not the address we connected to. `plain_http=True` is the backend of http://
+    origins (no TLS will follow): every address must then also pass `check_plain_http`.
     """
 
     def __init__(self, policy: AddressPolicy, *, resolver: Resolver | None = None,
-                 inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+                 inner: httpcore.AsyncNetworkBackend | None = None, plain_http: bool = False) -> None:
         self._policy = policy
         self._resolve = resolver or _system_resolve
         self._inner = inner or httpcore.AnyIOBackend()
+        self._plain_http = plain_http
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                           local_address: str | None = None,
@@ -227,6 +252,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         # Refuse if ANY address is blocked: a name mixing public and private answers is an attack.
         for ip in resolved:
             self._policy.check(ip)
+            if self._plain_http:
+                self._policy.check_plain_http(ip)
         last: Exception | None = None
         for ip in resolved:
             try:
@@ -244,6 +271,29 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class _GuardedPool(httpcore.AsyncConnectionPool):
+    """A connection pool whose https origins dial through GuardedBackend and whose every other
+    origin (plain http) dials through one that also requires `check_plain_http`.
+
+    A connection belongs to one origin (scheme, host, port) for its whole life, so deciding
+    when it is created covers every request (and every redirect hop) that later reuses it.
+    """
+
+    def __init__(self, policy: AddressPolicy, *, resolver: Resolver | None, ssl_context: ssl.SSLContext,
+                 max_connections: int, keepalive_expiry: float) -> None:
+        super().__init__(ssl_context=ssl_context, max_connections=max_connections,
+                         max_keepalive_connections=max_connections, keepalive_expiry=keepalive_expiry,
+                         network_backend=GuardedBackend(policy, resolver=resolver))
+        self._plain_backend = GuardedBackend(policy, resolver=resolver, plain_http=True)
+        self._plain_keepalive_expiry = keepalive_expiry
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        if origin.scheme == b"https":
+            return super().create_connection(origin)
+        return httpcore.AsyncHTTPConnection(origin=origin, keepalive_expiry=self._plain_keepalive_expiry,
+                                            network_backend=self._plain_backend)
+
+
 def build_transport(policy: AddressPolicy, *, max_connections: int = 100,
                     resolver: Resolver | None = None, verify: ssl.SSLContext | bool = True,
                     ) -> httpx.AsyncHTTPTransport:
@@ -255,11 +305,6 @@ def build_transport(policy: AddressPolicy, *, max_connections: int = 100,
     """
     ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
     transport = httpx.AsyncHTTPTransport(verify=ssl_context, trust_env=False)
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context,
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=5.0,
-        network_backend=GuardedBackend(policy, resolver=resolver),
-    )
+    transport._pool = _GuardedPool(policy, resolver=resolver, ssl_context=ssl_context,
+                                   max_connections=max_connections, keepalive_expiry=5.0)
     return transport

@@ -26,17 +26,21 @@ from tortoise.transactions import in_transaction
 
 from federation import retry
 from federation.clock import SYSTEM_CLOCK, Clock
-from federation.http import BlockedAddress, FetchError, SafeClient, parse_retry_after
+from federation.http import LOCAL_QUEUE_FULL, BlockedAddress, FetchError, SafeClient, parse_retry_after
 from federation.httpsig import SigningKey
 from federation.models import Delivery, DeliveryState, Envelope, HostHealth
 
-__all__ = ["DeliveryWorker", "KeyProvider", "deliveries_for", "delivery_summary", "enqueue", "has_waiting",
-           "inbox_host", "retry_host_now"]
+__all__ = ["INVALID_HOST", "DeliveryWorker", "KeyProvider", "cancel_host", "deliveries_for", "delivery_summary",
+           "enqueue", "has_waiting", "inbox_host", "retry_host_now"]
 
 log = logging.getLogger(__name__)
 
 KeyProvider = Callable[[str], Awaitable[SigningKey]]
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_MAX_INBOX_CHARS = 2048  # Delivery.inbox
+_MAX_HOST_CHARS = 255  # Delivery.host / HostHealth.host
+# The host of a delivery whose inbox URL could not be used at all (stored failed at enqueue).
+INVALID_HOST = "invalid"
 _ERROR_BODY_CHARS = 200
 _UNUSABLE_URL = frozenset({"invalid URL", "unsupported URL"})  # SafeClient's reasons
 # Deliveries stuck behind an open circuit are never attempted, so they would never reach
@@ -59,16 +63,52 @@ def _utc(when: datetime) -> datetime:
 
 
 def inbox_host(url: str) -> str:
-    """The circuit breaker's unit: lowercase host, plus the port when it is not the default."""
+    """The circuit breaker's unit: lowercase host, plus the port when it is not the default.
+
+    ValueError (with a short reason) for anything that is not a storable absolute http(s) URL.
+    """
+    if not isinstance(url, str):
+        raise ValueError("not a string")
+    if len(url) > _MAX_INBOX_CHARS:
+        raise ValueError(f"longer than {_MAX_INBOX_CHARS} characters")
+    if not url.isprintable() or any(c.isspace() for c in url):
+        # NUL and lone surrogates cannot even be stored (PostgreSQL); the rest is no URL either.
+        raise ValueError("control character or space in URL")
     parts = urlsplit(url)
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc:
+    if parts.scheme not in _DEFAULT_PORTS:
+        raise ValueError("not an http(s) URL")
+    if "@" in parts.netloc:
         # user:pass@ would be sent as an Authorization header; the safe client refuses it anyway.
-        raise ValueError(f"not an http(s) inbox URL: {url!r}")
+        raise ValueError("credentials in URL")
+    if not parts.hostname:
+        raise ValueError("no host")
     host = parts.hostname
-    port = parts.port  # ValueError on a bad port, which is what we want
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"bad port: {exc}") from None
     if port is not None and port != _DEFAULT_PORTS[parts.scheme]:
         host = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if len(host) > _MAX_HOST_CHARS:
+        raise ValueError("host name too long")
     return host
+
+
+def _checked_inbox(url: str) -> str:
+    """inbox_host, plus the parse SafeClient will do at send time (IDNA, IPv6 syntax, …)."""
+    host = inbox_host(url)
+    try:
+        httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise ValueError(f"invalid URL: {exc}") from None
+    return host
+
+
+def _shown(value: object) -> str:
+    """An unusable inbox as it can be stored and shown: escaped, and cut to the column."""
+    text = value if isinstance(value, str) else repr(value)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= _MAX_INBOX_CHARS else text[:_MAX_INBOX_CHARS - 1] + "…"
 
 
 async def enqueue(activity_id: str, body: bytes, key_id: str, inboxes: Iterable[str], *,
@@ -78,24 +118,43 @@ async def enqueue(activity_id: str, body: bytes, key_id: str, inboxes: Iterable[
     Model queries inside the caller's `async with in_transaction():` run on that transaction's
     connection (tortoise swaps it into a context variable, connection.py `set`), so these rows
     commit or roll back with the caller's domain rows. Called alone, it is its own transaction.
-    A malformed inbox URL raises ValueError, which rolls the caller back too.
+
+    An inbox URL that cannot be used (bad port, no host, not http(s), credentials, too long,
+    control characters) must not stop the publication to everyone else: it is stored as a
+    delivery already FAILED, host INVALID_HOST, last_error "invalid inbox URL: <why>", so the
+    admin sees it. It is never sent.
     """
     now = _utc(now)
-    distinct: dict[str, tuple[str, str]] = {}
-    for inbox in inboxes:
-        inbox = inbox.strip()
-        host = inbox_host(inbox)
+    rows: list[Delivery] = []
+    seen_keys: set[str] = set()
+    seen_inboxes: set[str] = set()  # (envelope, inbox) is unique
+    for raw in inboxes:
+        inbox = raw.strip() if isinstance(raw, str) else raw
+        try:
+            host = _checked_inbox(inbox)
+        except ValueError as exc:
+            shown = _shown(inbox)
+            if shown in seen_inboxes:
+                continue
+            seen_inboxes.add(shown)
+            rows.append(Delivery(inbox=shown, host=INVALID_HOST, state=DeliveryState.FAILED,
+                                 last_error=f"invalid inbox URL: {exc}", next_attempt_at=now,
+                                 created_at=now, finished_at=now))
+            continue
         parts = urlsplit(inbox)
         # Same inbox spelled with another host case or an explicit default port is one inbox.
         key = f"{parts.scheme.lower()}://{host}{parts.path or '/'}?{parts.query}"
-        distinct.setdefault(key, (inbox, host))
+        if key in seen_keys or inbox in seen_inboxes:
+            continue
+        seen_keys.add(key)
+        seen_inboxes.add(inbox)
+        rows.append(Delivery(inbox=inbox, host=host, next_attempt_at=now, created_at=now))
     async with _transaction():
         envelope = await Envelope.create(activity_id=activity_id, body=bytes(body), key_id=key_id,
                                          created_at=now)
-        await Delivery.bulk_create([
-            Delivery(envelope=envelope, inbox=inbox, host=host, next_attempt_at=now, created_at=now)
-            for inbox, host in distinct.values()
-        ])
+        for row in rows:
+            row.envelope = envelope
+        await Delivery.bulk_create(rows)
     return envelope
 
 
@@ -142,6 +201,10 @@ class _Outcome:
     retry_after: float | None = None
 
 
+# Not an outcome: the request never left (no free connection slot in time); hand the row back.
+_QUEUED = _Outcome("queued", _NONE)
+
+
 @dataclass(frozen=True)
 class _Claim:
     delivery: Delivery
@@ -167,7 +230,9 @@ class DeliveryWorker:
                  lease: timedelta = timedelta(minutes=2), poll_interval: float = 1.0,
                  on_result: Callable[[Delivery], Awaitable[None]] | None = None) -> None:
         # The lease must outlast a whole batch: batch/concurrency rounds of the client's
-        # total timeout (64/32 x 30 s = 60 s < 2 min with the defaults).
+        # total timeout (64/32 x 30 s = 60 s < 2 min with the defaults). Waiting for one of the
+        # client's per-host slots is not in that timeout: each send may wait only for what is
+        # left of its lease after the total timeout (see _send).
         self._client = client
         self._keys = keys
         self._clock = clock
@@ -278,6 +343,10 @@ class DeliveryWorker:
                     await Delivery.filter(id=d.id, locked_until=d.locked_until).update(locked_until=None)
                     return 0
                 outcome = await self._send(d, envelope, now)
+                if outcome is _QUEUED:
+                    # Never sent: our own queue was full. Not an attempt, not the host's fault.
+                    await Delivery.filter(id=d.id, locked_until=d.locked_until).update(locked_until=None)
+                    return 0
                 recorded = await self._record(d, outcome, _utc(self._clock.now()))
             except Exception:  # logged, and the lease hands the row to a later round
                 log.exception("delivery %s to %s crashed", d.id, d.inbox)
@@ -295,13 +364,20 @@ class DeliveryWorker:
         except Exception as exc:
             log.exception("no signing key %s for delivery %s", envelope.key_id, d.id)
             return _Outcome(retry.RETRY, _NONE, error=f"signing key {envelope.key_id} unavailable: {exc}")
+        # Wait for a connection slot only as long as the lease still covers the whole request
+        # afterwards; past that another worker could claim the row while we send it.
+        assert d.locked_until is not None
+        left = (d.locked_until - now).total_seconds() - self._client.total_timeout
+        queue_timeout = min(self._client.queue_timeout, max(0.0, left))
         try:
             # SafeClient signs at send time, so every attempt carries a fresh Date and signature.
-            resp = await self._client.post(d.inbox, envelope.body, sign_with=key)
+            resp = await self._client.post(d.inbox, envelope.body, sign_with=key, queue_timeout=queue_timeout)
         except BlockedAddress as exc:
             reason = f"{exc.reason}: {exc.detail}" if exc.detail else exc.reason
             return _Outcome(retry.PERMANENT, _NOTE, error=reason)
         except FetchError as exc:
+            if exc.reason == LOCAL_QUEUE_FULL:
+                return _QUEUED
             if exc.reason in _UNUSABLE_URL:  # retrying cannot fix the URL itself
                 return _Outcome(retry.PERMANENT, _NONE, error=f"{exc.reason}: {exc.detail}")
             return _Outcome(retry.RETRY, _COUNT, error=exc.reason)
@@ -386,3 +462,34 @@ async def retry_host_now(host: str, *, now: datetime) -> int:
 
 async def has_waiting(host: str, *, now: datetime) -> bool:
     return await Delivery.filter(host=host, state=DeliveryState.PENDING, next_attempt_at__gt=_utc(now)).exists()
+
+
+def _domain_spellings(host_domain: str) -> set[str]:
+    name = host_domain.strip().lower().rstrip(".")
+    if not name:
+        raise ValueError("no domain given")
+    spellings = {name}
+    for convert in (lambda n: n.encode("idna").decode("ascii"), lambda n: n.encode("ascii").decode("idna")):
+        try:  # stored hosts keep the URL's spelling: match the Unicode and the xn-- form alike
+            spellings.add(convert(name).lower())
+        except UnicodeError:
+            pass
+    # ...and with the trailing dot a URL may carry ("https://evil.example./inbox").
+    return spellings | {f"{n}." for n in spellings}
+
+
+async def cancel_host(host_domain: str, *, reason: str, now: datetime) -> int:
+    """Fail every pending delivery to `host_domain` or any of its subdomains, on any port (an
+    admin blocked the domain): "evil.example" covers evil.example, evil.example:8443 and
+    sub.evil.example[:port], not notevil.example or evil.example.com. last_error = `reason`.
+
+    A delivery a worker is sending right now is failed as well; clearing its lease makes that
+    worker's outcome a no-op (_record matches the lease). Returns how many were failed.
+    """
+    now = _utc(now)
+    match = Q(*(Q(host=name) | Q(host__startswith=f"{name}:") | Q(host__endswith=f".{name}")
+                | Q(host__contains=f".{name}:")  # a subdomain with a port: the only ':' precedes the port
+                for name in _domain_spellings(host_domain)), join_type=Q.OR)
+    async with _transaction():
+        return await Delivery.filter(match, state=DeliveryState.PENDING).update(
+            state=DeliveryState.FAILED, last_error=reason, finished_at=now, locked_until=None)

@@ -1,6 +1,8 @@
 """ActivityStreams vocabulary shared by every document we serve."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -29,6 +31,13 @@ ACTOR_CONTEXT = [
         "Emoji": "toot:Emoji",
     },
 ]
+
+
+def iso_datetime(moment: datetime) -> str:
+    """Mastodon's own form: UTC, whole seconds, "Z". A naive datetime is taken as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ordered_collection(cid: str, total: int, *, first: str | None, last: str | None = None) -> dict:

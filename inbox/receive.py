@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 
@@ -55,10 +55,6 @@ def parse_json(body: bytes) -> dict:
     return check_shape(doc)
 
 
-def _key_host(parsed: ParsedSignature) -> str:
-    return host(parsed.key_id)
-
-
 async def _verified_signer(inst: Instance, req: InboundRequest, parsed: ParsedSignature) -> RemoteActor:
     try:
         signer = await actor_for_key(inst, parsed.key_id)
@@ -67,9 +63,12 @@ async def _verified_signer(inst: Instance, req: InboundRequest, parsed: ParsedSi
     try:
         verify_signature(parsed, signer.public_key_pem)
         return signer
-    except SignatureError:
-        pass
-    # The key may have been rotated: refetch once and try again.
+    except SignatureError as exc:
+        first_failure = exc
+    # The key may have been rotated: refetch and try again, at most once per key every few
+    # minutes, so bad signatures cannot make us fetch from a host at the sender's rate.
+    if not inst.allow_once_per(inst.key_refetched_at, parsed.key_id, KEY_REFETCH_EVERY):
+        raise Refused(401, f"signature does not verify: {first_failure.reason}")
     try:
         signer = await actor_for_key(inst, parsed.key_id, refresh=True)
         verify_signature(parsed, signer.public_key_pem)
@@ -80,26 +79,25 @@ async def _verified_signer(inst: Instance, req: InboundRequest, parsed: ParsedSi
     return signer
 
 
-_BACK_CHECK_EVERY = timedelta(seconds=2)
-_last_back_check: dict[str, datetime] = {}
+BACK_CHECK_EVERY = timedelta(seconds=2)
+KEY_REFETCH_EVERY = timedelta(minutes=5)
 
 
 async def _peer_is_back(inst: Instance, signer: RemoteActor) -> None:
     """A server that signs a request to us is up: what we owe it need not wait for its backoff.
-    Looked at most every 2 s per host, so a busy peer does not cost a query per activity."""
+    Only for its own host (an actor cannot vouch for another server's inbox), and looked at
+    most every 2 s per host, so a busy peer does not cost a query per activity."""
     try:
-        host = inbox_host(signer.delivery_inbox)
+        target = inbox_host(signer.delivery_inbox)
     except ValueError:
         return
-    now = inst.now()
-    last = _last_back_check.get(host)
-    if last is not None and now - last < _BACK_CHECK_EVERY:
+    if host(signer.delivery_inbox) != host(signer.uri):
         return
-    if len(_last_back_check) > 10_000:
-        _last_back_check.clear()
-    _last_back_check[host] = now
-    if await has_waiting(host, now=now):
-        await retry_host_now(host, now=now)
+    if not inst.allow_once_per(inst.peer_checked_at, target, BACK_CHECK_EVERY):
+        return
+    now = inst.now()
+    if await has_waiting(target, now=now):
+        await retry_host_now(target, now=now)
         inst.poke_delivery()
 
 
@@ -120,7 +118,7 @@ async def receive(inst: Instance, req: InboundRequest) -> tuple[int, str]:
         if await is_blocked(host(actor)):
             raise Refused(403, f"{host(actor)} is blocked here") from None
         raise Refused(401, exc.reason) from None
-    if await is_blocked(host(actor), _key_host(parsed)):
+    if await is_blocked(host(actor)):
         raise Refused(403, f"{host(actor)} is blocked here")
     if host(parsed.key_id) != host(actor):
         raise Refused(401, "the signing key is not on the actor's host")

@@ -2,19 +2,25 @@
 each rule explicit). They need the database at most, never the network."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from content.as2 import as_list, id_of
+from content.as2 import as_list, attributed_to, id_of
 from content.models import Post
+from federation.hosts import InvalidHost, host_of
 from federation.vocab import ACTOR_TYPES
 from inbox.errors import Refused
 
-OBJECT_TYPES = {"Note", "Article", "Page", "Event", "Question"}
 _SCHEMES = ("https://", "http://")
 
 
 def host(url: str) -> str:
-    return urlsplit(url).netloc.lower()
+    """Canonical host of a URL already checked by check_shape (or "" if unusable)."""
+    try:
+        return host_of(url)
+    except InvalidHost:
+        return ""
+
+
+def _usable(url: object) -> bool:
+    return isinstance(url, str) and url.startswith(_SCHEMES) and len(url) <= 2048 and bool(host(url))
 
 
 def check_shape(activity: object) -> dict:
@@ -24,14 +30,17 @@ def check_shape(activity: object) -> dict:
         if key not in activity:
             raise Refused(400, f"the activity has no {key!r}")
     aid, actor = activity["id"], id_of(activity["actor"]) if not isinstance(activity["actor"], list) else None
-    if not isinstance(aid, str) or not aid.startswith(_SCHEMES) or len(aid) > 2048:
+    if not _usable(aid):
         raise Refused(400, "the activity id must be an http(s) URL")
     if not isinstance(activity["type"], str):
         raise Refused(400, "the activity type must be a string")
-    if not isinstance(actor, str) or not actor.startswith(_SCHEMES):
+    if not _usable(actor):
         raise Refused(400, "the actor must be one http(s) URL")
     if host(aid) != host(actor):
         raise Refused(403, "the activity id is not on the actor's host")
+    obj = id_of(activity.get("object"))
+    if obj is not None and not _usable(obj):
+        raise Refused(400, "the object id must be an http(s) URL")
     return activity
 
 
@@ -39,8 +48,21 @@ def actor_uri(activity: dict) -> str:
     return id_of(activity["actor"])  # type: ignore[return-value]
 
 
+def _claims_other_author(obj: object, actor: str) -> bool:
+    """The embedded object names an author, and it is not the actor."""
+    if not isinstance(obj, dict) or obj.get("attributedTo") is None:
+        return False
+    return attributed_to(obj) != actor
+
+
+async def _owned_by_other(oid: str, actor: str) -> bool:
+    existing = await Post.filter(ap_id=oid).first()
+    return existing is not None and existing.author_uri != actor
+
+
 async def check_ownership(activity: dict) -> None:
-    """An actor may only create, update or delete its own objects, and undo its own activities."""
+    """An actor may only create or update its own objects, and undo its own activities.
+    (A Delete of someone else's object is answered 202 and ignored, as Mastodon does.)"""
     kind, actor = activity["type"], actor_uri(activity)
     obj = activity.get("object")
     oid = id_of(obj)
@@ -49,29 +71,21 @@ async def check_ownership(activity: dict) -> None:
     if kind == "Create":
         if host(oid) != host(actor):
             raise Refused(403, "the object is not on the actor's host")
-        if isinstance(obj, dict):
-            authors = [id_of(a) for a in as_list(obj.get("attributedTo"))]
-            if authors and actor not in authors:
-                raise Refused(403, "the object is attributed to someone else")
-        existing = await Post.filter(ap_id=oid).first()
-        if existing and existing.author_uri != actor:
+        if _claims_other_author(obj, actor):
+            raise Refused(403, "the object is attributed to someone else")
+        if await _owned_by_other(oid, actor):
             raise Refused(403, "that object belongs to another actor")
     elif kind == "Update":
         types = set(as_list(obj.get("type"))) if isinstance(obj, dict) else set()
         if types & ACTOR_TYPES:
             if oid != actor:
                 raise Refused(403, "an actor may only update itself")
-        else:
-            if host(oid) != host(actor):
-                raise Refused(403, "the object is not on the actor's host")
-            existing = await Post.filter(ap_id=oid).first()
-            if existing and existing.author_uri != actor:
-                raise Refused(403, "that object belongs to another actor")
-            if isinstance(obj, dict):
-                authors = [id_of(a) for a in as_list(obj.get("attributedTo"))]
-                if authors and actor not in authors:
-                    raise Refused(403, "the object is attributed to someone else")
-    elif kind == "Undo" and isinstance(obj, dict):
-        inner_actor = id_of(obj.get("actor"))
-        if inner_actor is not None and inner_actor != actor:
+        elif host(oid) != host(actor) or await _owned_by_other(oid, actor):
+            raise Refused(403, "that object belongs to another actor")
+        elif _claims_other_author(obj, actor):
+            raise Refused(403, "the object is attributed to someone else")
+    elif kind == "Undo":
+        if not isinstance(obj, dict):
+            return  # by reference: the handler matches it against this actor's own activities
+        if id_of(obj.get("actor")) != actor:
             raise Refused(403, "an actor may only undo its own activities")

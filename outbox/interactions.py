@@ -11,6 +11,7 @@ from content.models import Interaction, Post
 from federation.vocab import AS_CONTEXT
 from outbox.emit import emit, new_id
 from outbox.lookup import fetch_post
+from outbox.models import Activity
 from outbox.statements import OutboxError
 
 
@@ -71,6 +72,8 @@ async def undo(inst: Instance, local: LocalActor, kind: str, uri: str) -> bool:
         activity["to"], activity["cc"] = [PUBLIC], [inst.urls.followers(local.username)]
     async with in_transaction():
         await row.delete()
+        # The withdrawn boost or like leaves the outbox and is no longer served at its id.
+        await Activity.filter(ap_id=row.activity_id).update(listed=False, public=False)
         await emit(inst, local, activity, inboxes=inboxes)
     inst.poke_delivery()
     return True

@@ -4,9 +4,10 @@ from __future__ import annotations
 from actors.blocks import is_blocked
 from actors.instance import Instance
 from actors.remote import ActorFetchError, fetch_actor
-from content.as2 import InvalidObject, host_of, parse_object
+from content.as2 import InvalidObject, parse_object
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
+from federation.hosts import InvalidHost, host_of
 from federation.http import is_temporary
 
 
@@ -20,7 +21,7 @@ class LookupError_(Exception):
 def _host(url: str) -> str:
     try:
         return host_of(url)
-    except InvalidObject:
+    except InvalidHost:
         return ""
 
 
@@ -37,6 +38,12 @@ async def store_remote_post(inst: Instance, doc: dict) -> Post:
     if existing:
         if existing.author_uri != parsed.author_uri:
             raise LookupError_("authorship change is not supported")
+        # Deliveries arrive out of order (a Create retried longer than the Update after it):
+        # only a strictly newer version replaces what we have.
+        have = existing.updated or existing.published
+        incoming = parsed.updated or parsed.published
+        if have is not None and incoming <= have:
+            return existing
         await existing.update_from_dict(fields).save()
         return existing
     return await Post.create(ap_id=parsed.ap_id, local=False, **fields)

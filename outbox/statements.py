@@ -10,17 +10,13 @@ from actors.remote import ActorFetchError, resolve_handle
 from content import compose
 from content.as2 import PUBLIC, normalize_language
 from content.models import Post, Tombstone
-from federation.vocab import AS_CONTEXT
+from federation.vocab import AS_CONTEXT, iso_datetime
 from outbox.emit import emit, new_id
 from outbox.models import Activity
 
 
 class OutboxError(ValueError):
     pass
-
-
-def _iso(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def statement_json(inst: Instance, post: Post) -> dict:
@@ -49,7 +45,7 @@ async def _render(inst: Instance, texts: dict[str, str]) -> tuple[dict[str, str]
     actors: list[RemoteActor] = []
     for handle in handles:
         try:
-            actor = await resolve_handle(inst, handle)
+            actor = await resolve_handle(inst, handle, cached_ok=True)
         except ActorFetchError as exc:
             raise OutboxError(f"could not find {handle}: {exc.reason}") from exc
         actors.append(actor)
@@ -102,7 +98,7 @@ async def publish(inst: Instance, local: LocalActor, texts: dict[str, str], *, s
         )
         note = statement_json(inst, post)
         create = {"@context": note.pop("@context"), "id": f"{ap_id}/activity", "type": "Create", "actor": author,
-                  "published": _iso(now), "to": note["to"], "cc": note["cc"], "object": note}
+                  "published": iso_datetime(now), "to": note["to"], "cc": note["cc"], "object": note}
         await emit(inst, local, create, inboxes=await _audience(local, mentioned), listed=True)
     inst.poke_delivery()
     return post
@@ -120,15 +116,19 @@ async def edit(inst: Instance, local: LocalActor, ap_id: str, texts: dict[str, s
     post = await _own_post(inst, local, ap_id)
     content_map, tags, mentioned = await _render(inst, texts)
     primary = next(iter(content_map))
+    # Actors mentioned before the edit but not after still hold the old text: tell them too.
+    before = [t["href"] for t in post.tags if t.get("type") == "Mention"]
+    audience = mentioned + [a for a in await RemoteActor.filter(uri__in=before) if a not in mentioned]
     async with in_transaction():
         post.content_map, post.content, post.language, post.tags = content_map, content_map[primary], primary, tags
+        post.cc = [inst.urls.followers(local.username)] + [a.uri for a in mentioned]
         post.summary, post.sensitive, post.updated = summary or "", bool(summary), inst.now()
         await post.save()
         note = statement_json(inst, post)
         update = {"@context": note.pop("@context"), "id": inst.urls.activity(new_id()), "type": "Update",
-                  "actor": post.author_uri, "published": _iso(post.updated), "to": note["to"], "cc": note["cc"],
+                  "actor": post.author_uri, "published": iso_datetime(post.updated), "to": note["to"], "cc": note["cc"],
                   "object": note}
-        await emit(inst, local, update, inboxes=await _audience(local, mentioned))
+        await emit(inst, local, update, inboxes=await _audience(local, audience))
     inst.poke_delivery()
     return post
 

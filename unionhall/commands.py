@@ -13,7 +13,8 @@ from actors.instance import Instance
 from actors.models import Follower, Following, FollowState, LocalActor, RemoteActor
 from actors.remote import ActorFetchError, resolve_handle
 from content.sanitize import plain_text, sanitize_html
-from federation.delivery import delivery_summary, retry_host_now
+from federation.delivery import cancel_host, delivery_summary, retry_host_now
+from federation.hosts import InvalidHost
 from federation.webfinger import WebFingerError, split_handle
 from outbox import follows as outbox_follows
 from outbox import interactions, statements
@@ -217,11 +218,21 @@ async def _delete(inst: Instance, ap_id: str) -> str:
 
 
 async def _block(inst: Instance, domain: str, reason: str = "") -> str:
-    return f"blocked {await blocks.block(domain, reason=reason, now=inst.now())}"
+    try:
+        name = await blocks.block(domain, reason=reason, now=inst.now())
+    except InvalidHost as exc:
+        raise CommandError(f"not a domain: {domain!r} ({exc.reason})") from exc
+    severed = await blocks.sever(name)
+    cancelled = await cancel_host(name, reason=f"domain blocked: {reason or name}", now=inst.now())
+    return f"blocked {name} ({severed} follow relationships removed, {cancelled} pending deliveries cancelled)"
 
 
 async def _unblock(inst: Instance, domain: str) -> str:
-    if not await blocks.unblock(domain):
+    try:
+        removed = await blocks.unblock(domain)
+    except InvalidHost as exc:
+        raise CommandError(f"not a domain: {domain!r} ({exc.reason})") from exc
+    if not removed:
         raise CommandError(f"{domain} was not blocked")
     return f"unblocked {blocks.normalise_domain(domain)}"
 

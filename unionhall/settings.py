@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,12 +18,10 @@ class Settings:
     database_url: str = ""
     allow_private_addresses: str = ""
     approve_followers: bool = False
-    workers: int = 1  # delivery tasks in flight per process is `delivery_concurrency`
     delivery_concurrency: int = 32
     # How long a claimed delivery stays with a worker that may have crashed (PostgreSQL scale-out).
     delivery_lease_seconds: int = 120
     log_level: str = "info"
-    extra: dict = field(default_factory=dict)
 
     @property
     def host(self) -> str:

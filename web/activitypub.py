@@ -19,6 +19,9 @@ from outbox.statements import statement_json
 from web.negotiation import ap_response, json_error, wants_activity_json
 
 
+REPLIES_SHOWN = 200
+
+
 def _inst(request: Request) -> Instance:
     return request.app.state.inst
 
@@ -48,14 +51,21 @@ async def instance_outbox(request: Request) -> Response:
     return ap_response(ordered_collection(f"{_inst(request).urls.instance_actor}/outbox", 0, first=None))
 
 
-def _page(request: Request) -> int | None:
-    raw = request.query_params.get("page")
+MAX_PAGE = 1_000_000
+
+
+class BadQuery(Exception):
+    pass
+
+
+def _number(request: Request, name: str, *, low: int, high: int) -> int | None:
+    """A bounded integer query parameter; anything else is a 400 (the page id must be its URL)."""
+    raw = request.query_params.get(name)
     if raw is None:
         return None
-    try:
-        return max(1, int(raw))
-    except ValueError:
-        return 1
+    if not raw.isdigit() or len(raw) > 18 or not low <= int(raw) <= high:
+        raise BadQuery(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
 
 
 async def followers(request: Request) -> Response:
@@ -63,15 +73,21 @@ async def followers(request: Request) -> Response:
     if local is None:
         return json_error(404, "no such actor")
     which = "followers" if request.url.path.endswith("/followers") else "following"
-    return ap_response(await relationship_collection(_inst(request), local, which, _page(request)))
+    try:
+        page = _number(request, "page", low=1, high=MAX_PAGE)
+    except BadQuery as exc:
+        return json_error(400, str(exc))
+    return ap_response(await relationship_collection(_inst(request), local, which, page))
 
 
 async def outbox(request: Request) -> Response:
     local = await _union(request)
     if local is None:
         return json_error(404, "no such actor")
-    raw_max = request.query_params.get("max_id")
-    max_id = int(raw_max) if raw_max and raw_max.isdigit() else None
+    try:
+        max_id = _number(request, "max_id", low=0, high=2**63 - 1)
+    except BadQuery as exc:
+        return json_error(400, str(exc))
     page = request.query_params.get("page") is not None
     return ap_response(await outbox_collection(_inst(request), local, max_id=max_id, page=page))
 
@@ -87,6 +103,21 @@ async def statement(request: Request) -> Response:
     if not wants_activity_json(request.headers.get("accept")):
         return await request.app.state.pages.statement_page(request, post)
     return ap_response(statement_json(inst, post))
+
+
+async def replies(request: Request) -> Response:
+    """The statement's replies (declarations of solidarity on an appeal), as other servers read them."""
+    inst = _inst(request)
+    ap_id = inst.urls.statement(request.path_params["sid"])
+    if not await Post.filter(ap_id=ap_id, local=True).exists():
+        return json_error(404, "no such statement")
+    items = await Post.filter(in_reply_to=ap_id, public=True, hidden=False).order_by("published").limit(
+        REPLIES_SHOWN).values_list("ap_id", flat=True)
+    total = await Post.filter(in_reply_to=ap_id, public=True, hidden=False).count()
+    cid = f"{ap_id}/replies"
+    # The shape our Notes announce (and Mastodon reads): a Collection with its first page inline.
+    return ap_response({"@context": AS_CONTEXT, "id": cid, "type": "Collection", "totalItems": total,
+                        "first": {"type": "CollectionPage", "partOf": cid, "items": list(items)}})
 
 
 async def activity(request: Request) -> Response:
@@ -129,8 +160,10 @@ async def inbox(request: Request) -> Response:
         if not is_ap_content_type(request.headers.get("content-type")):
             raise Refused(415, "Content-Type must be application/activity+json or application/ld+json with the ActivityStreams profile")
         body = await _read_body(request)
-        target = f"{inst.urls.base}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
-        req = InboundRequest(method=request.method, path=request.url.path, query=request.url.query,
+        # Signatures cover the path as sent (percent-encoding and all), not the decoded one.
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1") or request.url.path
+        target = f"{inst.urls.base}{raw_path}" + (f"?{request.url.query}" if request.url.query else "")
+        req = InboundRequest(method=request.method, path=raw_path, query=request.url.query,
                              headers=request.headers, body=body, target_uri=target)
         status, _ = await receive(inst, req)
     except Refused as exc:
@@ -150,5 +183,6 @@ routes = [
     Route("/actors/{username}/following", followers),
     Route("/statements/{sid}", statement),
     Route("/statements/{sid}/activity", activity),
+    Route("/statements/{sid}/replies", replies),
     Route("/activities/{aid:path}", activity),
 ]

@@ -58,7 +58,22 @@ async def statement_page(request: Request, post: Post) -> Response:
                   html=post.content_map.get(lang, post.content))
 
 
+TAG_SCAN = 500
+
+
+async def tag(request: Request) -> Response:
+    """Our statements with a hashtag (the href our Hashtag tags point at)."""
+    union = await get_union()
+    name = request.path_params["name"].lower()
+    wanted = f"#{name}"
+    recent = await Post.filter(local=True, hidden=False).order_by("-published").limit(TAG_SCAN)
+    posts = [p for p in recent if any(t.get("type") == "Hashtag" and str(t.get("name", "")).lower() == wanted
+                                      for t in p.tags)]
+    return render(request, "tag.html", union=union, posts=posts, tag=name)
+
+
 routes = [
     Route("/", profile),
     Route("/@{username}", profile),
+    Route("/tags/{name}", tag),
 ]

@@ -35,16 +35,14 @@ async def on_follow(inst: Instance, activity: dict, signer: RemoteActor) -> str:
     return "follow request awaiting approval"
 
 
-def _follow_id(obj) -> str | None:
-    return id_of(obj)
-
-
 async def on_accept_or_reject(inst: Instance, activity: dict, signer: RemoteActor) -> str:
     obj = activity.get("object")
     accepted = activity["type"] == "Accept"
     if isinstance(obj, dict) and obj.get("type") not in (None, "Follow"):
         raise Ignored(f"{activity['type']} of a {obj.get('type')} is not handled here")
-    row = await follows.settle_following(_follow_id(obj), signer, accepted=accepted)
+    # An embedded Follow names our actor: the fallback when its id is not the one we sent.
+    ours = await _local_target(inst, id_of(obj.get("actor"))) if isinstance(obj, dict) else None
+    row = await follows.settle_following(signer, accepted=accepted, follow_id=id_of(obj), local=ours)
     if row is None:
         if not accepted:
             # Mastodon also uses Reject to remove an existing follower of theirs: nothing of ours to do.
@@ -57,9 +55,10 @@ async def on_undo_follow(inst: Instance, activity: dict, signer: RemoteActor) ->
     inner = activity["object"]
     target_uri = id_of(inner.get("object")) if isinstance(inner, dict) else None
     target = await _local_target(inst, target_uri)
-    query = Follower.filter(remote=signer)
-    query = query.filter(local=target) if target else query.filter(follow_id=id_of(inner))
-    removed = await query.delete()
+    if target is not None:
+        removed = await follows.remove_follower(target, signer)
+    else:
+        removed = await Follower.filter(remote=signer, follow_id=id_of(inner)).delete() > 0
     if not removed:
         raise Ignored("Undo of a Follow we do not have")
     return "follower removed"

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from actors.instance import Instance
-from actors.models import Following, FollowState, RemoteActor
-from content.as2 import SUPPORTED_TYPES, InvalidObject, as_list, id_of, parse_object
+from actors.follows import is_followed_by_local
+from actors.models import RemoteActor
+from content.as2 import SUPPORTED_TYPES, InvalidObject, as_list, attributed_to, id_of, parse_object
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
+from federation.hosts import same_origin_host
 from federation.http import is_temporary
 from inbox.handlers import Ignored
 from inbox.errors import Retry
-from inbox.rules import host
 from outbox.lookup import LookupError_, store_remote_post
 
 
@@ -28,7 +29,7 @@ async def _object_doc(inst: Instance, activity: dict, signer: RemoteActor) -> di
 
 async def _is_relevant(inst: Instance, doc: dict, actor_uri: str) -> bool:
     """Mastodon's related_to_local_activity?: store only what someone here asked for."""
-    if await Following.filter(remote__uri=actor_uri, state=FollowState.ACCEPTED).exists():
+    if await is_followed_by_local(actor_uri):
         return True
     reply_to = id_of(doc.get("inReplyTo"))
     if reply_to and inst.urls.is_local(reply_to):
@@ -44,13 +45,13 @@ async def on_create(inst: Instance, activity: dict, signer: RemoteActor) -> str:
     if not types & SUPPORTED_TYPES:
         raise Ignored(f"unsupported object type {doc.get('type')!r}")
     oid = doc.get("id")
-    if not isinstance(oid, str) or host(oid) != host(signer.uri):
+    if not isinstance(oid, str) or not same_origin_host(oid, signer.uri):
         raise Ignored("object is not on the actor's host")
     if await Tombstone.filter(ap_id=oid).exists():
         raise Ignored("that object was deleted")
     if not await _is_relevant(inst, doc, signer.uri):
         raise Ignored("nobody here follows the author and it addresses no one here")
-    if id_of(as_list(doc.get("attributedTo"))[0] if as_list(doc.get("attributedTo")) else None) != signer.uri:
+    if attributed_to(doc) != signer.uri:
         raise Ignored("object is attributed to someone else")
     try:
         post = await store_remote_post(inst, doc)
@@ -84,7 +85,7 @@ async def on_delete_object(inst: Instance, activity: dict, signer: RemoteActor) 
     post = await Post.filter(ap_id=oid).first()
     if post is not None and post.author_uri != signer.uri:
         raise Ignored("Delete of someone else's object")
-    if host(oid) != host(signer.uri):
+    if not same_origin_host(oid, signer.uri):
         raise Ignored("Delete of an object on another host")
     # A Delete may arrive before its Create: the tombstone refuses the late Create.
     await Tombstone.update_or_create(ap_id=oid, defaults={"author_uri": signer.uri, "deleted_at": inst.now()})

@@ -23,8 +23,10 @@ from starlette.responses import Response
 from tortoise.transactions import in_transaction
 
 from federation.clock import FrozenClock
-from federation.delivery import DeliveryWorker, deliveries_for, delivery_summary, enqueue, inbox_host
-from federation.http import AddressPolicy, SafeClient
+from federation.delivery import (
+    DeliveryWorker, cancel_host, deliveries_for, delivery_summary, enqueue, inbox_host,
+)
+from federation.http import LOCAL_QUEUE_FULL, AddressPolicy, SafeClient
 from federation.httpsig import (
     SignatureError, SigningKey, parse_request_signature, public_key_pem_from_private, verify_signature,
 )
@@ -144,11 +146,52 @@ async def test_enqueue_dedupes_inboxes(db, clock: FrozenClock) -> None:
     stored = await Envelope.get(id=env.id)
     assert stored.body == BODY and stored.key_id == "https://unions.test/actor#main-key"
     assert inbox_host("https://[::1]:8443/inbox") == "[::1]:8443"
-    with pytest.raises(ValueError):  # a malformed inbox stores nothing at all
-        await send(["https://c.example/inbox", "ftp://d.example/inbox"], clock, "https://unions.test/acts/2")
-    with pytest.raises(ValueError):
-        await send(["https://user:pw@c.example/inbox"], clock, "https://unions.test/acts/3")
-    assert await Envelope.all().count() == 1 and await Delivery.all().count() == 4
+    for bad in ("ftp://d.example/inbox", "https://user:pw@c.example/inbox", "https://evil.example:99999/inbox"):
+        with pytest.raises(ValueError):  # inbox_host itself still refuses them (enqueue stores them failed)
+            inbox_host(bad)
+
+
+INVALID_INBOXES = {  # inbox -> what last_error says about it
+    "https://evil.example:99999/inbox": "port",
+    "https:///inbox": "no host",
+    "https://:8443/inbox": "no host",
+    "ftp://d.example/inbox": "not an http(s) URL",
+    "/relative/inbox": "not an http(s) URL",
+    "https://c.example/" + "x" * 2100: "longer than 2048 characters",
+    "https://user:pw@c.example/inbox": "credentials",
+    "https://a.example/in box": "control character or space",
+    "https://a.example/inbox\x00": "control character or space",
+    "https://bad\ud800.example/inbox": "control character or space",
+    "https://" + "a" * 300 + ".example/inbox": "host name too long",
+}
+
+
+async def test_invalid_inboxes_are_stored_failed_and_the_publication_commits(db, inbox: Inbox, make_worker,
+                                                                           clock) -> None:
+    good = inbox.serve()
+    async with in_transaction():  # the caller's transaction, with a domain row of its own
+        await HostHealth.create(host="domain-row.example")
+        await send([*INVALID_INBOXES, good, "https://evil.example:99999/inbox"], clock)
+    assert await HostHealth.filter(host="domain-row.example").exists()  # committed, not rolled back
+    rows = await deliveries_for("https://unions.test/acts/1")
+    [queued] = [d for d in rows if d.state == DeliveryState.PENDING]
+    assert (queued.inbox, queued.host) == (good, inbox_host(good))
+    failed = [d for d in rows if d.state == DeliveryState.FAILED]
+    assert len(failed) == len(INVALID_INBOXES)  # the repeated bad one is stored once
+    for d, (url, why) in zip(failed, INVALID_INBOXES.items()):
+        assert (d.host, d.attempts, d.finished_at, d.locked_until) == ("invalid", 0, clock.now(), None)
+        assert d.last_error.startswith("invalid inbox URL: ") and why in d.last_error, (url, d.last_error)
+        assert len(d.inbox) <= 2048 and d.inbox.isprintable()
+        if url.isprintable() and len(url) <= 2048:
+            assert d.inbox == url
+    assert await make_worker().run_once() == 1  # only the valid one is ever sent
+    assert inbox.verified == [True]
+    summary = {s["host"]: s for s in await delivery_summary(now=clock.now())}
+    assert summary["invalid"]["failed"] == len(INVALID_INBOXES) and summary[queued.host]["delivered"] == 1
+
+    await send(["nonsense", "https://evil.example:99999/inbox"], clock, "https://unions.test/acts/2")
+    assert [(d.state, d.host) for d in await deliveries_for("https://unions.test/acts/2")] == [
+        (DeliveryState.FAILED, "invalid")] * 2  # nothing valid at all still stores what was asked
 
 
 async def test_enqueue_commits_and_rolls_back_with_the_callers_transaction(db, clock: FrozenClock) -> None:
@@ -432,3 +475,95 @@ async def test_two_workers_never_send_the_same_delivery(db, inbox: Inbox, make_w
     assert len(per_path) == 300 and set(per_path.values()) == {1}
     assert all(d.state == DeliveryState.DELIVERED and d.attempts == 1
                for d in await deliveries_for("https://unions.test/acts/1"))
+
+
+
+# ------------------------------------------------------------- our own queueing is not the host's fault
+
+
+async def test_waiting_behind_the_per_host_limit_is_not_a_host_failure(db, inbox: Inbox, make_worker, clock) -> None:
+    inbox.delay = 0.6
+    await send([inbox.serve(f"/users/{i}/inbox") for i in range(3)], clock)
+    async with SafeClient(policy=LOOPBACK, user_agent="t", max_per_host=1, total_timeout=1) as one_at_a_time:
+        # Before: the 2nd and 3rd spent their 1 s deadline queued for the slot, "timed out" and
+        # were counted against the (perfectly healthy) host.
+        assert await make_worker(client=one_at_a_time, concurrency=3).run_once() == 3
+    rows = await deliveries_for("https://unions.test/acts/1")
+    assert [(d.state, d.attempts, d.last_error) for d in rows] == [(DeliveryState.DELIVERED, 1, "")] * 3
+    assert inbox.server.max_in_flight == 1
+    assert (await HostHealth.get(host=rows[0].host)).consecutive_failures == 0
+
+
+async def test_a_full_local_queue_hands_the_delivery_back_untouched(db, inbox: Inbox, make_worker, clock) -> None:
+    inbox.delay = 0.6
+    await send([inbox.serve(f"/users/{i}/inbox") for i in range(3)], clock)
+    async with SafeClient(policy=LOOPBACK, user_agent="t", max_per_host=1, queue_timeout=0.2) as c:
+        worker = make_worker(client=c, concurrency=3)
+        assert await worker.run_once() == 1  # one sent; two gave up waiting for the slot
+        rows = await deliveries_for("https://unions.test/acts/1")
+        assert sorted((d.state, d.attempts, d.locked_until, d.last_error) for d in rows) == [
+            (DeliveryState.DELIVERED, 1, None, "")] + [(DeliveryState.PENDING, 0, None, "")] * 2
+        assert len(inbox.server.received) == 1
+        health = await HostHealth.get(host=rows[0].host)
+        assert (health.consecutive_failures, health.circuit_open_until, health.last_error) == (0, None, "")
+        assert await worker.run_once() == 1 and await worker.run_once() == 1  # due at once, not backed off
+    assert all(d.state == DeliveryState.DELIVERED for d in await deliveries_for("https://unions.test/acts/1"))
+
+
+async def test_the_slot_wait_is_bounded_by_the_lease(db, inbox: Inbox, signing_key: SigningKey, clock) -> None:
+    inbox.delay = 0.6
+    await send([inbox.serve(f"/users/{i}/inbox") for i in range(2)], clock)
+
+    async def keys(key_id: str) -> SigningKey:
+        return signing_key
+
+    # A 30.3 s lease and a 30 s deadline leave 0.3 s to wait for a slot: waiting longer could
+    # let the lease lapse mid-request (and another worker send it again).
+    async with SafeClient(policy=LOOPBACK, user_agent="t", max_per_host=1, total_timeout=30) as c:
+        assert c.total_timeout == 30
+        worker = DeliveryWorker(client=c, keys=keys, clock=clock, concurrency=2,
+                                lease=timedelta(seconds=30.3))
+        started = time.monotonic()
+        assert await worker.run_once() == 1
+        assert time.monotonic() - started < 1.2
+    rows = await deliveries_for("https://unions.test/acts/1")
+    assert sorted((d.state, d.attempts, d.locked_until) for d in rows) == [
+        (DeliveryState.DELIVERED, 1, None), (DeliveryState.PENDING, 0, None)]
+    assert (await HostHealth.get(host=rows[0].host)).consecutive_failures == 0
+    assert LOCAL_QUEUE_FULL == "local queue full"
+
+
+# ------------------------------------------------------------- an admin blocks a domain
+
+
+async def test_cancel_host_fails_pending_deliveries_of_the_domain_and_its_subdomains(db, clock) -> None:
+    hit = ["https://evil.example/inbox", "https://evil.example:8443/inbox", "https://sub.evil.example/inbox",
+           "https://a.sub.evil.example:9000/users/x/inbox", "https://EVIL.example/users/y/inbox",
+           "https://evil.example./z/inbox", "https://sub.evil.example.:8443/inbox"]
+    spared = ["https://notevil.example/inbox", "https://evil.example.com/inbox", "https://evil.examples/inbox",
+              "https://evilxexample/inbox", "https://friend.example/inbox"]
+    await send(hit + spared + ["https://evil.example/done"], clock)
+    await Delivery.filter(inbox="https://evil.example/done").update(state=DeliveryState.DELIVERED)
+    in_flight = clock.now() + LEASE  # a worker is sending this one right now
+    await Delivery.filter(inbox=hit[2]).update(locked_until=in_flight)
+    clock.advance(minutes=5)
+
+    assert await cancel_host(" Evil.Example. ", reason="domain blocked by an admin", now=clock.now()) == len(hit)
+    rows = {d.inbox: d for d in await deliveries_for("https://unions.test/acts/1")}
+    for url in hit:
+        d = rows[url]
+        assert (d.state, d.last_error, d.finished_at, d.locked_until) == (
+            DeliveryState.FAILED, "domain blocked by an admin", clock.now(), None), url
+    assert all(rows[u].state == DeliveryState.PENDING and rows[u].last_error == "" for u in spared)
+    assert rows["https://evil.example/done"].state == DeliveryState.DELIVERED
+    assert await cancel_host("evil.example", reason="again", now=clock.now()) == 0  # only pending ones
+
+    # LIKE wildcards in the name are literal; IDN spellings match either way.
+    assert await cancel_host("%", reason="x", now=clock.now()) == 0
+    assert await cancel_host("_riend.example", reason="x", now=clock.now()) == 0
+    await send(["https://b\u00fccher.example/inbox", "https://xn--caf-dma.example/inbox"], clock,
+               "https://unions.test/acts/2")
+    assert await cancel_host("xn--bcher-kva.example", reason="x", now=clock.now()) == 1
+    assert await cancel_host("caf\u00e9.example", reason="x", now=clock.now()) == 1
+    with pytest.raises(ValueError):
+        await cancel_host("  ", reason="x", now=clock.now())

@@ -20,8 +20,8 @@ from starlette.responses import Response, StreamingResponse
 
 from federation.clock import FrozenClock
 from federation.http import (
-    AP_ACCEPT, AddressPolicy, BadContentType, BlockedAddress, FetchError, Gone, HTTPStatusError,
-    IdMismatch, ResponseTooLarge, SafeClient, is_ap_content_type, parse_retry_after,
+    AP_ACCEPT, LOCAL_QUEUE_FULL, AddressPolicy, BadContentType, BlockedAddress, FetchError, Gone,
+    HTTPStatusError, IdMismatch, ResponseTooLarge, SafeClient, is_ap_content_type, is_temporary, parse_retry_after,
 )
 from federation.httpsig import SigningKey
 
@@ -340,3 +340,67 @@ async def test_many_requests_share_a_few_pooled_connections(local_server: LocalS
     assert results == [(200, {"ok": True})] * 40
     assert 1 < local_server.max_in_flight <= 4
     assert len({r.client_port for r in local_server.received}) <= 4  # connections were reused
+
+
+# ---------------------------------------------------------------- our own queue is not the peer's fault
+
+
+async def _status_or_reason(call) -> int | str:
+    try:
+        result = await call
+    except FetchError as exc:
+        return exc.reason
+    return result[0] if isinstance(result, tuple) else result.status_code
+
+
+async def test_waiting_for_a_host_slot_does_not_count_against_the_deadline(
+        local_server: LocalServer, signing_key: SigningKey) -> None:
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(0.8)
+        return Response(status_code=202)
+
+    local_server.route("/inbox", slow)
+    async with SafeClient(policy=LOOPBACK, user_agent="t", max_per_host=2, total_timeout=1) as c:
+        results = await asyncio.gather(*(
+            _status_or_reason(c.post(local_server.url("/inbox"), b"{}", sign_with=signing_key)) for _ in range(6)))
+    # Before: [202, 202, 'timeout', 'timeout', 'timeout', 'timeout'] -- four never even sent.
+    assert results == [202] * 6
+    assert local_server.max_in_flight == 2 and len(local_server.received) == 6
+
+
+async def test_the_deadline_still_bounds_the_request_once_it_holds_its_slot(local_server: LocalServer) -> None:
+    async def stall(request: Request) -> Response:
+        await asyncio.sleep(1.2)
+        return Response("{}", media_type="application/json")
+
+    local_server.route("/stall", stall)
+    async with SafeClient(policy=LOOPBACK, user_agent="t", max_per_host=1, total_timeout=0.5) as c:
+        started = time.monotonic()
+        results = await asyncio.gather(*(_status_or_reason(c.get_json(local_server.url("/stall")))
+                                         for _ in range(2)))
+    assert results == ["timeout", "timeout"]
+    assert len(local_server.received) == 2  # the second was sent (after the first gave up), then timed out
+    assert time.monotonic() - started < 1.4
+
+
+async def test_a_slot_wait_over_its_own_limit_is_local_queue_full(local_server: LocalServer,
+                                                                  signing_key: SigningKey) -> None:
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(0.6)
+        return Response(status_code=202)
+
+    local_server.route("/inbox", slow)
+    async with SafeClient(policy=LOOPBACK, user_agent="t", max_per_host=1, queue_timeout=0.2) as c:
+        url = local_server.url("/inbox")
+        results = await asyncio.gather(*(_status_or_reason(c.post(url, b"{}", sign_with=signing_key))
+                                         for _ in range(2)))
+        assert results == [202, LOCAL_QUEUE_FULL]
+        assert len(local_server.received) == 1  # the queued one was never sent
+
+        first = asyncio.ensure_future(c.post(url, b"{}", sign_with=signing_key))
+        await asyncio.sleep(0.05)
+        with pytest.raises(FetchError) as err:  # a per-call limit (the delivery worker's lease) wins
+            await c.post(url, b"{}", sign_with=signing_key, queue_timeout=0.05)
+        assert (await first).status_code == 202
+    assert err.value.reason == LOCAL_QUEUE_FULL and err.value.url == url
+    assert not isinstance(err.value, BlockedAddress) and is_temporary(err.value)
