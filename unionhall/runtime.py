@@ -34,6 +34,10 @@ def build_instance(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Instan
                     approve_followers=settings.approve_followers)
 
 
+# A claim must outlive the request it covers, or a slow peer would be sent the same delivery twice.
+MIN_LEASE_MARGIN = 15
+
+
 class Workers:
     """The delivery worker and the inbox processor, as tasks of the current event loop."""
 
@@ -42,7 +46,8 @@ class Workers:
         self.settings = settings
         self.delivery = DeliveryWorker(client=inst.client, keys=inst.signing_key, clock=inst.clock,
                                        concurrency=settings.delivery_concurrency,
-                                       lease=timedelta(seconds=settings.delivery_lease_seconds))
+                                       lease=timedelta(seconds=max(settings.delivery_lease_seconds,
+                                                                   inst.client.total_timeout + MIN_LEASE_MARGIN)))
         self.inbox = InboxProcessor(inst)
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
