@@ -10,7 +10,7 @@ from actors.instance import Instance
 from actors.models import RemoteActor
 from federation import webfinger
 from federation.addresses import FetchError
-from federation.hosts import InvalidHost, host_of
+from federation.hosts import host_or_empty as _host
 from federation.http import is_temporary
 from federation.vocab import ACTOR_TYPES
 
@@ -23,13 +23,6 @@ class ActorFetchError(Exception):
         self.reason = reason
         self.blocked = blocked
         self.temporary = temporary
-
-
-def _host(url: str) -> str:
-    try:
-        return host_of(url)
-    except InvalidHost:
-        return ""
 
 
 def _endpoint(value) -> str:

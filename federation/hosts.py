@@ -48,9 +48,15 @@ def host_of(url: str) -> str:
     return name
 
 
+def host_or_empty(url: str) -> str:
+    """host_of, or "" for a URL with no usable host (for URLs already validated, and logs)."""
+    try:
+        return host_of(url)
+    except InvalidHost:
+        return ""
+
+
 def same_origin_host(a: str, b: str) -> bool:
     """Both URLs have a usable host and it is the same one."""
-    try:
-        return host_of(a) == host_of(b)
-    except InvalidHost:
-        return False
+    first = host_or_empty(a)
+    return bool(first) and first == host_or_empty(b)

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from content.as2 import as_list, attributed_to, id_of
 from content.models import Post
-from federation.hosts import InvalidHost, host_of
+from federation.hosts import host_or_empty as host
 from federation.vocab import ACTOR_TYPES
 from inbox.errors import Refused
 
 _SCHEMES = ("https://", "http://")
-
-
-def host(url: str) -> str:
-    """Canonical host of a URL already checked by check_shape (or "" if unusable)."""
-    try:
-        return host_of(url)
-    except InvalidHost:
-        return ""
 
 
 def _usable(url: object) -> bool:

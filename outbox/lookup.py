@@ -7,7 +7,7 @@ from actors.remote import ActorFetchError, fetch_actor
 from content.as2 import InvalidObject, parse_object
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
-from federation.hosts import InvalidHost, host_of
+from federation.hosts import host_or_empty as _host
 from federation.http import is_temporary
 
 
@@ -16,13 +16,6 @@ class LookupError_(Exception):
         super().__init__(reason)
         self.reason = reason
         self.temporary = temporary
-
-
-def _host(url: str) -> str:
-    try:
-        return host_of(url)
-    except InvalidHost:
-        return ""
 
 
 async def store_remote_post(inst: Instance, doc: dict) -> Post:

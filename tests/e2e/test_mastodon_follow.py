@@ -3,29 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.harness import destroy, eventually, make_instance
-from tests.support.fakepeer import FakePeer
+from tests.e2e.harness import eventually
 
 pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture
-async def union(tmp_path):
-    inst = await make_instance(tmp_path, "u", "solidaires", "Union syndicale Solidaires")
-    inst.start()
-    try:
-        yield inst
-    finally:
-        await destroy(inst)
-
-
-@pytest.fixture
-def mastodon():
-    peer = FakePeer().start()
-    try:
-        yield peer
-    finally:
-        peer.stop()
 
 
 async def test_mastodon_follow_is_accepted_with_its_own_follow_id_and_gets_statements(union, mastodon):
