@@ -4,6 +4,7 @@ from __future__ import annotations
 from actors import follows
 from actors.instance import Instance
 from actors.models import Follower, FollowState, LocalActor, RemoteActor
+from content import notify
 from content.as2 import id_of
 from inbox.handlers import Ignored
 from outbox.follows import answer_follow, reject_follow_request
@@ -31,7 +32,9 @@ async def on_follow(inst: Instance, activity: dict, signer: RemoteActor) -> str:
     if row.state == FollowState.ACCEPTED or not manual:
         row.local, row.remote = target, signer
         await answer_follow(inst, row, accept=True)
+        await notify.record("follow", actor_uri=signer.uri, activity_id=activity["id"], now=inst.now())
         return "follower accepted"
+    await notify.record("follow_request", actor_uri=signer.uri, activity_id=activity["id"], now=inst.now())
     return "follow request awaiting approval"
 
 

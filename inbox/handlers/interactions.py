@@ -4,7 +4,8 @@ from __future__ import annotations
 from actors.instance import Instance
 from actors.models import Following, FollowState, RemoteActor
 from content.as2 import id_of
-from content.models import Interaction, Post
+from content import notify
+from content.models import Interaction, Notification, Post
 from inbox.errors import Retry
 from inbox.handlers import Ignored
 from outbox.lookup import LookupError_, fetch_post
@@ -32,6 +33,9 @@ async def on_announce(inst: Instance, activity: dict, signer: RemoteActor) -> st
         activity_id=activity["id"],
         defaults={"kind": "announce", "actor_uri": signer.uri, "object_uri": uri, "created_at": inst.now()},
     )
+    if ours:
+        await notify.record("reblog", actor_uri=signer.uri, object_uri=uri, activity_id=activity["id"],
+                            now=inst.now())
     return f"boost of {uri} recorded" if created else "boost already recorded"
 
 
@@ -43,6 +47,8 @@ async def on_like(inst: Instance, activity: dict, signer: RemoteActor) -> str:
         activity_id=activity["id"],
         defaults={"kind": "like", "actor_uri": signer.uri, "object_uri": uri, "created_at": inst.now()},
     )
+    await notify.record("favourite", actor_uri=signer.uri, object_uri=uri, activity_id=activity["id"],
+                        now=inst.now())
     return "like recorded" if created else "like already recorded"
 
 
@@ -55,4 +61,5 @@ async def on_undo_interaction(inst: Instance, activity: dict, signer: RemoteActo
         removed = await query.filter(object_uri=id_of(inner.get("object"))).delete()
     if not removed:
         raise Ignored(f"Undo of a {inner.get('type')} we do not have")
+    await Notification.filter(activity_id=inner.get("id"), actor_uri=signer.uri).delete()
     return f"{inner.get('type')} withdrawn"

@@ -5,6 +5,7 @@ from actors.instance import Instance
 from actors.follows import is_followed_by_local
 from actors.models import RemoteActor
 from content.as2 import SUPPORTED_TYPES, InvalidObject, as_list, attributed_to, id_of, parse_object
+from content import notify
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
 from federation.hosts import same_origin_host
@@ -57,7 +58,20 @@ async def on_create(inst: Instance, activity: dict, signer: RemoteActor) -> str:
         post = await store_remote_post(inst, doc)
     except LookupError_ as exc:
         raise Ignored(exc.reason) from exc
+    await _notify_addressed(inst, post, activity["id"])
     return f"stored {post.type} {post.ap_id}"
+
+
+async def _notify_addressed(inst: Instance, post, activity_id: str) -> None:
+    """A reply to one of our statements, or a post that mentions us, reaches the admin."""
+    if post.in_reply_to and inst.urls.is_local(post.in_reply_to):
+        kind = "reply"
+    elif any(t.get("type") == "Mention" and inst.urls.is_local(t.get("href")) for t in post.tags):
+        kind = "mention"
+    else:
+        return
+    await notify.record(kind, actor_uri=post.author_uri, object_uri=post.ap_id, activity_id=activity_id,
+                        now=inst.now())
 
 
 async def on_update_object(inst: Instance, activity: dict, signer: RemoteActor) -> str:
