@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("deliveries", help="pending / delivered / failed deliveries per host")
     s.add_argument("--retry", metavar="HOST", default=None,
                    help="the host is back: retry its pending deliveries now (host as listed, e.g. rail.example)")
+    s.add_argument("--post", metavar="ID", default=None,
+                   help="one statement: which instances have it, which are pending or failed, and why")
     sub.add_parser("followers", help="list followers and pending follow requests")
     sub.add_parser("following", help="list the accounts this union follows")
     for name, text in (("approve", "accept a pending follow request"), ("reject", "refuse a pending follow request")):
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         texts = _texts(args)
         runner = (lambda s: commands.post(s, texts, args.summary)) if args.command == "post" else (  # noqa: E731
             lambda s: commands.edit(s, args.id, texts, args.summary))
+    elif args.command == "deliveries" and args.post:
+        runner = lambda s: commands.post_deliveries(s, args.post)  # noqa: E731
     else:
         target = getattr(args, "handle", None) or getattr(args, "url", None) or getattr(args, "id", None) \
             or getattr(args, "domain", None) or getattr(args, "retry", None)

@@ -13,12 +13,13 @@ from actors.instance import Instance
 from actors.models import Follower, Following, FollowState, LocalActor, RemoteActor
 from actors.remote import ActorFetchError, resolve_handle
 from content.sanitize import plain_text, sanitize_html
-from federation.delivery import cancel_host, delivery_summary, retry_host_now
+from federation.delivery import cancel_host, deliveries_for, delivery_summary, retry_host_now
 from federation.hosts import InvalidHost
 from federation.webfinger import WebFingerError, split_handle
 from outbox import follows as outbox_follows
 from outbox import interactions, statements
 from outbox.lookup import LookupError_
+from outbox.models import Activity
 from unionhall import config_file
 from unionhall.db import close_db, is_postgres, open_db
 from unionhall.runtime import Workers, build_app, build_instance
@@ -160,6 +161,24 @@ async def _deliveries(inst: Instance, retry_host: str | None) -> str:
                   r.get("circuit_open_until") or "", (r.get("last_error") or "")[:60]) for r in rows],
                 ("HOST", "PENDING", "DELIVERED", "FAILED", "EXPIRED", "PAUSED UNTIL", "LAST ERROR"))
     return ""
+
+
+async def post_deliveries(settings: Settings, ap_id: str) -> int:
+    """Per statement: every activity about it (Create, Update, Delete) and where each stands."""
+    async with opened(settings):
+        activities = await Activity.filter(object_uri=ap_id).order_by("id")
+        if not activities:
+            raise CommandError(f"no statement {ap_id} was published here")
+        rows = []
+        for activity in activities:
+            for d in await deliveries_for(activity.ap_id):
+                rows.append((activity.type, d.host, d.state, d.attempts, d.next_attempt_at.strftime("%Y-%m-%d %H:%M")
+                             if d.state == "pending" else "", (d.last_error or "")[:60]))
+        if rows:
+            _print_rows(rows, ("ACTIVITY", "HOST", "STATE", "TRIES", "NEXT TRY", "LAST ERROR"))
+        else:
+            print("no deliveries: nobody follows this union yet")
+    return 0
 
 
 async def _follow(inst: Instance, handle: str) -> str:

@@ -46,6 +46,10 @@ async def test_follower_down_while_publishing_receives_after_restart(a_follows_b
     sid = await _publish_while_down(a, b, "Solidarity with the striking miners of El Cerrejón!")
     report = b.cli("deliveries").stdout
     assert a.host in report and "connection refused" in report
+    per_post = b.cli("deliveries", "--post", sid).stdout.splitlines()
+    assert per_post[0].split()[:3] == ["ACTIVITY", "HOST", "STATE"]
+    assert any(line.split()[:3] == ["Create", a.host, "pending"] and "connection refused" in line
+               for line in per_post[1:]), per_post
 
     a.start()
     # B's own retry schedule (about 30 s for the first retry) brings it over; nobody pokes it.
@@ -53,6 +57,8 @@ async def test_follower_down_while_publishing_receives_after_restart(a_follows_b
     rows = await b.sql("SELECT d.state, d.attempts FROM federation_delivery d JOIN federation_envelope e "
                        "ON e.id = d.envelope_id WHERE e.activity_id = $1", f"{sid}/activity")
     assert rows == [("delivered", 2)]
+    assert any(line.split()[:4] == ["Create", a.host, "delivered", "2"]
+               for line in b.cli("deliveries", "--post", sid).stdout.splitlines()), "per-post view after delivery"
 
 
 async def _delivery_attempted(inst, host: str) -> bool:
