@@ -85,7 +85,9 @@ def serve(settings: Settings, host: str, port: int, *, with_workers: bool) -> in
         raise SystemExit(f"no instance in {settings.data_dir}/ yet: run `unionhall init` first")
     app = build_app(settings, with_workers=with_workers)
     print(f"Union Hall serving {settings.url} on http://{host}:{port}/", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, proxy_headers=False)
+    proxies = settings.trusted_proxies.strip()
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level, proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None)
     return 0
 
 

@@ -22,6 +22,8 @@ class Settings:
     # How long a claimed delivery stays with a worker that may have crashed (PostgreSQL scale-out).
     delivery_lease_seconds: int = 120
     log_level: str = "info"
+    # Addresses of reverse proxies whose X-Forwarded-For we believe (login throttling by address).
+    trusted_proxies: str = ""
 
     @property
     def host(self) -> str:
@@ -58,6 +60,7 @@ def from_env(env: dict[str, str] | None = None, **overrides) -> Settings:
         delivery_concurrency=int(env.get("UNIONHALL_DELIVERY_CONCURRENCY", "32")),
         delivery_lease_seconds=int(env.get("UNIONHALL_DELIVERY_LEASE", "120")),
         log_level=env.get("UNIONHALL_LOG_LEVEL", "info"),
+        trusted_proxies=env.get("UNIONHALL_TRUSTED_PROXIES", ""),
     )
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

@@ -9,7 +9,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from actors.instance import Instance
-from web import activitypub, pages, wellknown
+from web import activitypub, admin, auth, feeds, pages, wellknown
 
 CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
@@ -37,8 +37,10 @@ class SecurityHeaders:
 
 def create_app(inst: Instance, *, version: str, wake_inbox: Callable[[], None] = lambda: None,
                lifespan: Callable[[Starlette], AbstractAsyncContextManager] | None = None) -> Starlette:
-    app = Starlette(routes=wellknown.routes + activitypub.routes + pages.routes,
-                    middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
+    app = Starlette(routes=wellknown.routes + activitypub.routes + pages.routes + feeds.routes + auth.routes + admin.routes,
+                    middleware=[Middleware(SecurityHeaders),
+                                Middleware(auth.Sessions, https_only=inst.urls.base.startswith("https:"))],
+                    lifespan=lifespan)
     app.state.inst = inst
     app.state.version = version
     app.state.pages = pages
