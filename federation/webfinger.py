@@ -92,3 +92,21 @@ async def resolve(client: SafeClient, handle: str) -> tuple[str, str]:
     if not href:
         raise WebFingerError(f"WebFinger for {wanted} has no ActivityPub self link")
     return subject, href
+
+
+SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
+
+
+async def subscribe_template(client: SafeClient, handle: str) -> str:
+    """The "follow from your own server" URL template (`…{uri}`) a person's server offers."""
+    user, host = split_handle(handle)
+    try:
+        doc = await _query(client, host, f"acct:{user}@{host}", scheme_for(host))
+    except FetchError as exc:
+        raise WebFingerError(f"could not reach {host}: {exc.reason}") from exc
+    for link in doc.get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == SUBSCRIBE_REL:
+            template = link.get("template")
+            if isinstance(template, str) and "{uri}" in template and template.startswith(("https://", "http://")):
+                return template
+    raise WebFingerError(f"{host} does not offer remote follows")

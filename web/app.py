@@ -9,7 +9,7 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from actors.instance import Instance
-from web import activitypub, admin, auth, feeds, pages, wellknown
+from web import activitypub, admin, auth, feeds, interact, pages, wellknown
 
 CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
@@ -37,7 +37,7 @@ class SecurityHeaders:
 
 def create_app(inst: Instance, *, version: str, wake_inbox: Callable[[], None] = lambda: None,
                lifespan: Callable[[Starlette], AbstractAsyncContextManager] | None = None) -> Starlette:
-    app = Starlette(routes=wellknown.routes + activitypub.routes + pages.routes + feeds.routes + auth.routes + admin.routes,
+    app = Starlette(routes=wellknown.routes + activitypub.routes + pages.routes + feeds.routes + interact.routes + auth.routes + admin.routes,
                     middleware=[Middleware(SecurityHeaders),
                                 Middleware(auth.Sessions, https_only=inst.urls.base.startswith("https:"))],
                     lifespan=lifespan)

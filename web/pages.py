@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from actors.follows import followers_count
 from actors.local import get_by_username, get_union
-from actors.models import Following, FollowState
+from actors.models import Follower, Following, FollowState
 from content.models import Post
 from web.negotiation import wants_activity_json
 
@@ -72,7 +72,19 @@ async def tag(request: Request) -> Response:
     return render(request, "tag.html", union=union, posts=posts, tag=name)
 
 
+async def network(request: Request) -> Response:
+    """The unions this one follows and those that follow it (accepted relationships only)."""
+    union = await get_union()
+    if union is None:
+        return HTMLResponse("<p>No union here yet.</p>", status_code=404)
+    following = await Following.filter(local=union, state=FollowState.ACCEPTED).prefetch_related("remote")
+    followers = await Follower.filter(local=union, state=FollowState.ACCEPTED).prefetch_related("remote")
+    return render(request, "network.html", union=union, following=[f.remote for f in following],
+                  followers=[f.remote for f in followers])
+
+
 routes = [
+    Route("/network", network),
     Route("/", profile),
     Route("/@{username}", profile),
     Route("/tags/{name}", tag),

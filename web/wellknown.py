@@ -64,6 +64,7 @@ async def webfinger(request: Request) -> Response:
         "links": [
             {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": profile},
             {"rel": "self", "type": "application/activity+json", "href": uri},
+            {"rel": "http://ostatus.org/schema/1.0/subscribe", "template": f"{urls.base}/authorize_interaction?uri={{uri}}"},
         ],
     }, headers=JRD_CACHE)
 
