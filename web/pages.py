@@ -15,6 +15,7 @@ from actors.models import Follower, Following, FollowState
 from content.models import Post
 from web.negotiation import wants_activity_json
 
+PAGE_SIZE = 20
 env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
 
 
@@ -32,10 +33,16 @@ async def profile(request: Request) -> Response:
     if wants_activity_json(request.headers.get("accept")):
         return RedirectResponse(inst.urls.actor(union.username), status_code=302)
     uri = inst.urls.actor(union.username)
-    query = Post.filter(local=True, author_uri=uri)
-    posts = await query.order_by("-published").limit(20)
-    return render(request, "profile.html", union=union, posts=posts, actor_uri=uri,
-                  followers=await followers_count(union), total=await query.count(),
+    query = Post.filter(local=True, author_uri=uri, hidden=False)
+    total = await query.count()
+    raw = request.query_params.get("page", "1")
+    page = int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    if not 1 <= page <= pages:
+        return HTMLResponse("<p>No such page.</p>", status_code=404)
+    posts = await query.order_by("-published", "-id").offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    return render(request, "profile.html", union=union, posts=posts, actor_uri=uri, total=total,
+                  page=page, pages=pages, followers=await followers_count(union),
                   following=await Following.filter(local=union, state=FollowState.ACCEPTED).count())
 
 

@@ -88,3 +88,22 @@ async def test_network_page_and_profile_links(site):
     assert network.status_code == 200 and "Who follows us" in network.text
     profile = await client.get("/@sud_rail")
     assert 'href="/remote_follow"' in profile.text and 'href="/network"' in profile.text
+
+
+async def test_profile_pages_through_statements_newest_first(site):
+    from datetime import timedelta
+
+    from content.models import Post
+
+    client, inst = site
+    for n in range(45):
+        await Post.create(ap_id=f"https://ours.example/statements/{n}", local=True,
+                          author_uri="https://ours.example/actors/sud_rail", content=f"<p>statement number {n}</p>",
+                          published=inst.now() + timedelta(minutes=n))
+    first = await client.get("/@sud_rail")
+    assert "statement number 44" in first.text and "statement number 24" not in first.text
+    assert 'rel="next" href="?page=2"' in first.text and 'rel="prev"' not in first.text
+    last = await client.get("/@sud_rail?page=3")
+    assert "statement number 0<" in last.text and 'rel="prev" href="?page=2"' in last.text
+    assert (await client.get("/@sud_rail?page=4")).status_code == 404
+    assert (await client.get("/@sud_rail?page=abc")).status_code == 404
