@@ -41,6 +41,13 @@ class Post(Model):
     class Meta:
         table = "content_post"
 
+    def content_in_order(self) -> dict[str, str]:
+        """Every language in the author's order, the primary (`language`) first. PostgreSQL's
+        jsonb does not keep key order, so the order lives in `extra["languages"]` (a list)."""
+        order = self.extra.get("languages") if isinstance(self.extra, dict) else None
+        keys = [self.language, *(order if isinstance(order, list) else []), *self.content_map]
+        return {k: self.content_map[k] for k in dict.fromkeys(keys) if k in self.content_map}
+
 
 # A deleted object id: a late or replayed Create of it is refused.
 class Tombstone(Model):

@@ -27,6 +27,7 @@ async def store_remote_post(inst: Instance, doc: dict) -> Post:
     if _host(parsed.author_uri) != _host(parsed.ap_id):
         raise LookupError_("object is attributed to an actor on another host")
     fields = {k: v for k, v in vars(parsed).items() if k != "ap_id"}
+    fields["extra"] = {**parsed.extra, "languages": list(parsed.content_map)}
     existing = await Post.filter(ap_id=parsed.ap_id).first()
     if existing:
         if existing.author_uri != parsed.author_uri:

@@ -26,7 +26,7 @@ def statement_json(inst: Instance, post: Post) -> dict:
     author = post.author_uri
     return compose.note_json(
         ap_id=post.ap_id, author_uri=author, followers_url=f"{author}/followers", url=post.url or post.ap_id,
-        content_map=post.content_map, summary=post.summary or None, tags=hashtags, mentions=mentions,
+        content_map=post.content_in_order(), summary=post.summary or None, tags=hashtags, mentions=mentions,
         in_reply_to=post.in_reply_to, published=post.published, updated=post.updated,
         attachments=post.attachments, replies_url=f"{post.ap_id}/replies",
     )
@@ -95,6 +95,7 @@ async def publish(inst: Instance, local: LocalActor, texts: dict[str, str], *, s
             ap_id=ap_id, local=True, type="Note", author_uri=author, url=ap_id, summary=summary or "",
             content=content_map[primary], content_map=content_map, language=primary, in_reply_to=in_reply_to,
             public=True, to=[PUBLIC], cc=cc, tags=tags, sensitive=bool(summary), published=now,
+            extra={"languages": list(content_map)},
         )
         note = statement_json(inst, post)
         create = {"@context": note.pop("@context"), "id": f"{ap_id}/activity", "type": "Create", "actor": author,
@@ -121,6 +122,7 @@ async def edit(inst: Instance, local: LocalActor, ap_id: str, texts: dict[str, s
     audience = mentioned + [a for a in await RemoteActor.filter(uri__in=before) if a not in mentioned]
     async with in_transaction():
         post.content_map, post.content, post.language, post.tags = content_map, content_map[primary], primary, tags
+        post.extra = {**post.extra, "languages": list(content_map)}
         post.cc = [inst.urls.followers(local.username)] + [a.uri for a in mentioned]
         post.summary, post.sensitive, post.updated = summary or "", bool(summary), inst.now()
         await post.save()

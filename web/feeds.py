@@ -47,7 +47,7 @@ async def atom(request: Request) -> Response:
         entry.updated(post.updated or post.published)
         # Feed readers render this HTML; sanitising again costs little and guards any future path.
         entry.content(sanitize_html(post.content), type="html")
-        for lang in list(post.content_map)[1:]:
+        for lang in list(post.content_in_order())[1:]:
             entry.link(href=f"{post.ap_id}?lang={lang}", rel="alternate", type="text/html", hreflang=lang)
         for tag in post.tags:
             if tag.get("type") == "Hashtag":

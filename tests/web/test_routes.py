@@ -56,3 +56,18 @@ async def test_webfinger_advertises_only_what_is_served(site):
             path = link["href"].removeprefix("https://ours.example")
             response = await client.get(path, headers={"Accept": link.get("type", "text/html")})
             assert response.status_code in (200, 302), (link, response.status_code)
+
+
+async def test_served_statement_keeps_the_authors_language_order_on_every_database(site):
+    """jsonb (PostgreSQL) sorts object keys; the primary language must still come first."""
+    from actors.local import get_by_username
+    from outbox.statements import publish
+
+    client, inst = site
+    union = await get_by_username("sud_rail")
+    post = await publish(inst, union, {"fr": "Grève générale", "es": "Huelga general", "en": "General strike"})
+    reloaded = await Post.get(ap_id=post.ap_id)
+    assert list(reloaded.content_in_order()) == ["fr", "es", "en"]
+    note = (await client.get(post.ap_id.removeprefix("https://ours.example"), headers=AP)).json()
+    assert list(note["contentMap"]) == ["fr", "es", "en"]
+    assert note["content"].startswith("<p>Grève générale</p>")
