@@ -7,7 +7,6 @@ import secrets
 import time
 from collections.abc import Iterable
 
-from tortoise.transactions import in_transaction
 
 from actors.instance import Instance
 from actors.models import LocalActor
@@ -37,12 +36,4 @@ async def emit(inst: Instance, actor: LocalActor, activity: dict, *, inboxes: It
     targets = [i for i in dict.fromkeys(inboxes) if i and not inst.urls.is_local(i)]
     if targets:
         await delivery.enqueue(activity["id"], serialise(activity), inst.key_id_of(actor), targets, now=inst.now())
-    return row
-
-
-async def emit_now(inst: Instance, actor: LocalActor, activity: dict, *, inboxes: Iterable[str], **kw) -> Activity:
-    """emit() in its own transaction, then wake the delivery worker."""
-    async with in_transaction():
-        row = await emit(inst, actor, activity, inboxes=inboxes, **kw)
-    inst.poke_delivery()
     return row
