@@ -3,9 +3,13 @@ from __future__ import annotations
 
 from actors.instance import Instance
 from actors.models import Follower, Following, FollowState, LocalActor
+from actors.profile import property_values
 from federation.vocab import ACTOR_CONTEXT, AS_CONTEXT, iso_datetime, ordered_collection, ordered_page
 
 PAGE_SIZE = 40
+# FEP-8a8e: a union's upcoming meetings, linked from its actor document.
+UNION_CONTEXT = [*ACTOR_CONTEXT[:-1], {**ACTOR_CONTEXT[-1], "fep8a8e": "https://w3id.org/fep/8a8e/",
+                                       "upcomingEvents": {"@id": "fep8a8e:upcomingEvents", "@type": "@id"}}]
 
 
 def actor_document(inst: Instance, actor: LocalActor) -> dict:
@@ -27,7 +31,7 @@ def actor_document(inst: Instance, actor: LocalActor) -> dict:
         }
     uri = urls.actor(actor.username)
     return {
-        "@context": ACTOR_CONTEXT,
+        "@context": UNION_CONTEXT,
         "id": uri,
         "type": "Organization",
         "preferredUsername": actor.username,
@@ -38,14 +42,17 @@ def actor_document(inst: Instance, actor: LocalActor) -> dict:
         "outbox": urls.outbox(actor.username),
         "followers": urls.followers(actor.username),
         "following": urls.following(actor.username),
+        "upcomingEvents": urls.upcoming_events(actor.username),
         "endpoints": {"sharedInbox": urls.shared_inbox},
-        "manuallyApprovesFollowers": actor.manually_approves_followers,
+        # UNIONHALL_APPROVE_FOLLOWERS holds every follower whatever the union's own switch says,
+        # and the document must say what the inbox will do.
+        "manuallyApprovesFollowers": actor.manually_approves_followers or inst.approve_followers,
         "discoverable": True,
         "indexable": True,
         "memorial": False,
         "published": iso_datetime(actor.created_at),
         "publicKey": {"id": urls.key_id(actor.username), "owner": uri, "publicKeyPem": actor.public_key_pem},
-        "attachment": [],
+        "attachment": property_values(actor.sector, actor.country, actor.links),
         "tag": [],
     }
 

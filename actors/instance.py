@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from actors.models import LocalActor
 from actors.urls import Urls
@@ -28,6 +29,9 @@ class Instance:
     peer_checked_at: dict[str, datetime] = field(default_factory=dict)
     # Set by a process that runs a delivery worker, so publishing starts delivery at once.
     wake_delivery: Callable[[], None] | None = None
+    # Where uploads are stored (DATA/media; set by unionhall.runtime). In-process tests pass a
+    # directory of their own (tmp_path), so nothing is left behind and nothing real is touched.
+    media_dir: Path | None = None
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -67,6 +71,12 @@ class Instance:
 
     def uri_of(self, actor: LocalActor) -> str:
         return self.urls.instance_actor if actor.kind == "instance" else self.urls.actor(actor.username)
+
+    def media_root(self) -> Path:
+        # No silent fallback (a temporary directory would be leaked, or uploads lost at exit).
+        if self.media_dir is None:
+            raise RuntimeError("this Instance has no media_dir: uploads need a directory (DATA/media)")
+        return self.media_dir
 
     def poke_delivery(self) -> None:
         if self.wake_delivery is not None:

@@ -61,3 +61,48 @@ class Urls:
 
     def tag(self, name: str) -> str:
         return f"{self.base}/tags/{name.lower()}"
+
+    def media(self, name: str) -> str:
+        return f"{self.base}/media/{name}"
+
+    # Meetings (issue 4): the Event's id is also its HTML page (content negotiation).
+    def meeting(self, mid: str) -> str:
+        return f"{self.base}/meetings/{mid}"
+
+    def meeting_ics(self, mid: str) -> str:
+        return f"{self.meeting(mid)}.ics"
+
+    def meeting_register(self, mid: str) -> str:
+        return f"{self.meeting(mid)}/register"
+
+    def meeting_attendees(self, mid: str) -> str:
+        return f"{self.meeting(mid)}/attendees"
+
+    def meeting_organizers(self, mid: str) -> str:
+        return f"{self.meeting(mid)}/organizers"
+
+    @property
+    def meetings(self) -> str:
+        return f"{self.base}/meetings"
+
+    def union_calendar(self, username: str) -> str:
+        return f"{self.profile(username)}/calendar.ics"
+
+    @property
+    def network_calendar_ics(self) -> str:
+        return f"{self.base}/calendar.ics"
+
+    @property
+    def calendar(self) -> str:
+        return f"{self.base}/calendar"
+
+    def upcoming_events(self, username: str) -> str:
+        return f"{self.actor(username)}/upcoming_events"
+
+    def meeting_id(self, url: str) -> str | None:
+        """The `mid` of one of our meeting ids, else None."""
+        prefix = self.meeting("")
+        if not url.startswith(prefix):
+            return None
+        mid = url[len(prefix):]
+        return mid if mid and "/" not in mid and "." not in mid and "?" not in mid and "#" not in mid else None

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from content.appeals import appeal_extra
 from content.events import MAX_POLL_OPTIONS, event_extra, question_extra  # noqa: F401 (re-exported)
 from content.sanitize import plain_text, safe_url, sanitize_html
 from federation.hosts import InvalidHost
@@ -195,6 +196,8 @@ def parse_object(obj: dict, *, now: datetime) -> ParsedObject:
         extra.update(event_extra(obj))
     elif kind == "Question":
         extra.update(question_extra(obj))
+    # A peer's appeal flag lives in `extra`: the appeal columns of Post are our admin's only.
+    extra.update(appeal_extra(obj))
 
     return ParsedObject(
         ap_id=ap_id, type=kind, author_uri=author, published=published, updated=updated,

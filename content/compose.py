@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from content.appeals import CONTEXT_TERMS as APPEAL_TERMS
+from content.appeals import appeal_paragraph, appeal_properties
 from content.as2 import PUBLIC, normalize_language
 from content.sanitize import LINK_REL, safe_url
 from federation.vocab import iso_datetime
@@ -62,14 +64,21 @@ def note_json(
     updated: datetime | None,
     attachments: list[dict],
     replies_url: str,
+    appeal: bool = False,
+    appeal_until: datetime | None = None,
 ) -> dict:
     """A public Note as Mastodon emits one; `content_map` values must already be safe HTML.
 
     `tags` are hashtags ({"name": "#x" or "x", "href"}), `mentions` actors
     ({"href": actor uri, "name": "@u@host"}); mentioned actors are also put in `cc` so
     Mastodon notifies them (it notifies only tagged *and* addressed actors).
+
+    An `appeal` gets our extension properties (content/appeals.py) and, in every language, a
+    sentence saying what is asked: Mastodon readers see only the text.
     """
     languages = _emit_languages(content_map)
+    if appeal:
+        languages = {lang: text + appeal_paragraph(lang, appeal_until) for lang, text in languages.items()}
     primary_html = next(iter(languages.values()), "")
     content = primary_html + _other_languages(url, list(languages)[1:])
 
@@ -110,6 +119,9 @@ def note_json(
             "first": {"type": "CollectionPage", "partOf": replies_url, "items": []},
         },
     })
+    if appeal:
+        note["@context"][1].update(copy.deepcopy(APPEAL_TERMS))
+        note.update(appeal_properties(appeal, appeal_until))
     return note
 
 

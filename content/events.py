@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from content.appeals import _declares_namespace
 from content.sanitize import plain_text, safe_url
 from content.values import InvalidObject, as_list, read_datetime
 
@@ -56,7 +58,47 @@ def event_extra(obj: dict) -> dict[str, Any]:
             if safe_url(item.get("href")):
                 extra["onlineUrl"] = item["href"].strip()
                 break
+    # FEP-8a8e hybrid: a Place and a VirtualLocation in one array; the Place is `location`.
+    if "onlineUrl" not in extra and (extra["location"] or {}).get("type") == "Place":
+        for item in as_list(obj.get("location"))[:10]:
+            if isinstance(item, dict) and "VirtualLocation" in as_list(item.get("type")) and safe_url(item.get("url")):
+                extra["onlineUrl"] = item["url"].strip()
+                break
+    extra.update(_meeting_terms(obj))
     return extra
+
+
+_UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+_KINDS = {"thematic", "sector", "plenary", "international", "other"}
+MAX_ORGANIZERS = 20
+
+
+def _meeting_terms(obj: dict) -> dict[str, Any]:
+    """Mobilizon's `uuid` (a calendar UID that survives a reschedule), FEP-8a8e `organizers`, and
+    what another Union Hall says in our namespace: kind, theme, registration dates."""
+    out: dict[str, Any] = {}
+    if isinstance(obj.get("uuid"), str) and _UUID.match(obj["uuid"]):
+        out["uuid"] = obj["uuid"]
+    organizers = obj.get("organizers")
+    if isinstance(organizers, dict):
+        organizers = organizers.get("orderedItems", organizers.get("items"))
+    found = [safe_url(o.get("id") if isinstance(o, dict) else o) for o in as_list(organizers)[:MAX_ORGANIZERS]]
+    if any(found):
+        out["organizers"] = list(dict.fromkeys(u for u in found if u))
+    if not _declares_namespace(obj.get("@context")):
+        return out
+    if isinstance(obj.get("meetingKind"), str) and obj["meetingKind"] in _KINDS:
+        out["meetingKind"] = obj["meetingKind"]
+    if isinstance(obj.get("theme"), str) and plain_text(obj["theme"], 255):
+        out["theme"] = plain_text(obj["theme"], 255)
+    for key in ("registrationOpens", "registrationCloses"):
+        try:
+            moment = read_datetime(obj.get(key), key) if obj.get(key) is not None else None
+        except InvalidObject:
+            moment = None  # a bad date makes the date unknown, not the meeting unusable
+        if moment is not None and 1900 <= moment.year <= 9999:
+            out[key] = moment.isoformat()
+    return out
 
 
 def _is_count(value: Any) -> bool:

@@ -108,3 +108,71 @@ class Notification(Model):
 
     class Meta:
         table = "content_notification"
+
+
+# A meeting (an AS2 Event), ours or a peer's: the Post row carries id, title (`name`),
+# description per language and addressing; this row carries what calendars and
+# registration need, as queryable columns. Remote Events get one too, so the network
+# calendar is one query.
+class Meeting(Model):
+    id = fields.BigIntField(primary_key=True)
+    post = fields.OneToOneField("models.Post", related_name="meeting", on_delete=fields.CASCADE)
+    local = fields.BooleanField(default=False, db_index=True)
+    # Never changes, even on reschedule: the iCalendar UID.
+    uid = fields.CharField(max_length=255, unique=True)
+    # Raised on every change: the iCalendar SEQUENCE.
+    sequence = fields.IntField(default=0)
+    name_map = fields.JSONField(default=dict)
+    start = fields.DatetimeField(db_index=True)
+    end = fields.DatetimeField(null=True)
+    timezone = fields.CharField(max_length=64, default="")
+    previous_start = fields.DatetimeField(null=True)
+    # "scheduled" | "postponed" | "rescheduled" | "cancelled"
+    status = fields.CharField(max_length=16, default="scheduled")
+    # "thematic" | "sector" | "plenary" | "international" | "other"
+    kind = fields.CharField(max_length=16, default="other", db_index=True)
+    theme = fields.CharField(max_length=255, default="")
+    place_name = fields.CharField(max_length=500, default="")
+    # {"streetAddress", "postalCode", "addressLocality", "addressRegion", "addressCountry"}
+    address = fields.JSONField(default=dict)
+    online_url = fields.CharField(max_length=2048, default="")
+    organizers = fields.JSONField(default=list)
+    capacity = fields.IntField(null=True)
+    # "free" | "approval" | "external" | "none"
+    join_mode = fields.CharField(max_length=16, default="free")
+    external_url = fields.CharField(max_length=2048, default="")
+    registration_opens = fields.DatetimeField(null=True)
+    registration_closes = fields.DatetimeField(null=True)
+    # Set once the "registration is open" statement went out.
+    opening_announced = fields.BooleanField(default=False)
+    # A peer's counts as it announced them (ours are counted from Registration rows).
+    participant_count = fields.IntField(null=True)
+
+    class Meta:
+        table = "content_meeting"
+
+
+# Someone registered for a meeting: a fediverse actor (Join, Friendica Accept…), a person
+# through the web form, or this union registering for a peer's meeting (`local`).
+class Registration(Model):
+    id = fields.BigIntField(primary_key=True)
+    meeting = fields.ForeignKeyField("models.Meeting", related_name="registrations", on_delete=fields.CASCADE)
+    local = fields.BooleanField(default=False)
+    # "fediverse" | "web"
+    via = fields.CharField(max_length=16)
+    actor_uri = fields.CharField(max_length=2048, null=True, db_index=True)
+    # The Join (or Friendica Accept) that asked, echoed in our answer; ours when `local`.
+    request_id = fields.CharField(max_length=2048, null=True, unique=True)
+    name = fields.CharField(max_length=255, default="")
+    union_name = fields.CharField(max_length=255, default="")
+    email = fields.CharField(max_length=320, default="")
+    delegates = fields.IntField(default=1)
+    message = fields.TextField(default="")
+    # "pending" | "accepted" | "rejected" | "withdrawn" | "maybe" | "declined" | "ignored"
+    state = fields.CharField(max_length=16, default="pending", db_index=True)
+    reason = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "content_registration"

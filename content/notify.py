@@ -6,7 +6,8 @@ from datetime import datetime
 
 from content.models import Notification
 
-KINDS = ("follow", "follow_request", "mention", "reply", "reblog", "favourite")
+KINDS = ("follow", "follow_request", "mention", "reply", "reblog", "favourite",
+         "registration", "registration_request", "registration_withdrawn")
 
 
 async def record(kind: str, *, actor_uri: str, object_uri: str = "", activity_id: str, now: datetime) -> Notification:

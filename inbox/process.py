@@ -14,7 +14,7 @@ from actors.models import RemoteActor
 from content.as2 import as_list, id_of
 from federation.vocab import ACTOR_TYPES
 from inbox.errors import Retry
-from inbox.handlers import Ignored, actors, follows, interactions, posts
+from inbox.handlers import Ignored, actors, follows, interactions, meetings, posts
 from inbox.models import InboxItem, InboxState
 
 log = logging.getLogger("unionhall.inbox")
@@ -31,12 +31,23 @@ def _handler(activity: dict):
     if kind == "Follow":
         return follows.on_follow
     if kind in ("Accept", "Reject"):
-        return follows.on_accept_or_reject
+        # Of our Follow, of our Join, or Friendica's RSVP on our meeting: routed by the object.
+        return meetings.on_accept_or_reject
+    if kind == "Join":
+        return meetings.on_join
+    if kind == "Leave":
+        return meetings.on_leave
+    if kind == "TentativeAccept":
+        return meetings.on_tentative_accept
+    if kind == "Ignore":
+        return meetings.on_answer_to_our_join
     if kind == "Undo":
         if inner_type == "Follow":
             return follows.on_undo_follow
         if inner_type in ("Announce", "Like"):
             return interactions.on_undo_interaction
+        if inner_type in ("Join", None):
+            return meetings.on_undo_join
         return None
     if kind == "Create":
         return posts.on_create

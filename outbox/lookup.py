@@ -4,8 +4,10 @@ from __future__ import annotations
 from actors.blocks import is_blocked
 from actors.instance import Instance
 from actors.remote import ActorFetchError, fetch_actor
+from content import library
 from content.as2 import InvalidObject, parse_object
 from content.models import Post, Tombstone
+from content.remote_meetings import sync_remote_meeting
 from federation.addresses import FetchError
 from federation.hosts import host_or_empty as _host
 from federation.http import is_temporary
@@ -39,8 +41,13 @@ async def store_remote_post(inst: Instance, doc: dict) -> Post:
         if have is not None and incoming <= have:
             return existing
         await existing.update_from_dict(fields).save()
+        await library.index_remote(existing, inst.now())
+        await sync_remote_meeting(existing)  # a peer's Event: its Meeting row follows, SEQUENCE + 1
         return existing
-    return await Post.create(ap_id=parsed.ap_id, local=False, **fields)
+    post = await Post.create(ap_id=parsed.ap_id, local=False, **fields)
+    await library.index_remote(post, inst.now())
+    await sync_remote_meeting(post)
+    return post
 
 
 async def fetch_post(inst: Instance, uri: str) -> Post:

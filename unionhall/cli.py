@@ -7,8 +7,9 @@ import logging
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime, time, timezone
 
-from unionhall import commands
+from unionhall import commands, demo, meeting_commands
 from unionhall.config_file import load_settings
 from unionhall.settings import Settings
 
@@ -25,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--admin", default="admin", help="admin login name (default: admin)")
     s.add_argument("--password", default=None, help="admin password (default: generated and printed)")
     s.add_argument("--approve-followers", action="store_true", help="approve each new follower by hand")
+    s.add_argument("--sector", default="", help='the union\'s sector, e.g. "Railways"')
+    s.add_argument("--country", default="", help="the union's country: a two-letter ISO 3166 code (FR) or a name")
 
     s = sub.add_parser("serve", help="run the web app and the delivery worker in one process")
     s.add_argument("--host", default="127.0.0.1")
@@ -32,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-worker", action="store_true", help="web only (run `unionhall worker` separately)")
 
     sub.add_parser("worker", help="run the delivery worker and inbox processor alone (scale-out)")
+    sub.add_parser("demo", help="fill a fresh instance with a demo profile and multilingual statements")
 
     s = sub.add_parser("follow", help="follow another union or any fediverse account")
     s.add_argument("handle", help="@name@host")
@@ -44,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--also", nargs=2, action="append", metavar=("LANG", "TEXT"), default=[],
                    help="the same statement in another language (repeatable)")
     s.add_argument("--summary", default=None, help="content warning / subject line")
+    s.add_argument("--appeal", action="store_true", help="an appeal for declarations of solidarity")
+    s.add_argument("--until", type=_deadline, default=None, metavar="YYYY-MM-DD",
+                   help="the appeal's deadline (a date: the end of that day, UTC; or an ISO date-time)")
 
     s = sub.add_parser("edit", help="replace the text of a statement")
     s.add_argument("id", help="the statement's id (URL) as printed by `post`")
@@ -76,7 +83,18 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("unblock", help="lift a domain block")
     s.add_argument("domain")
     sub.add_parser("blocks", help="list domain blocks")
+    meeting_commands.add_parser(sub)
     return p
+
+
+def _deadline(value: str) -> datetime:
+    try:
+        if len(value) == 10:  # a date: the appeal stays open the whole day
+            return datetime.combine(date.fromisoformat(value), time(23, 59, 59), tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD) or ISO date-time: {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _texts(args) -> dict[str, str]:
@@ -97,13 +115,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "init":
         password = args.password or secrets.token_urlsafe(12)
         runner = lambda s: commands.init(s, handle=args.handle, name=args.name, summary=args.summary,  # noqa: E731
-                                         admin=args.admin, password=password, approve=args.approve_followers)
+                                         admin=args.admin, password=password, approve=args.approve_followers,
+                                         sector=args.sector, country=args.country)
+    elif args.command == "demo":
+        runner = demo.run
     elif args.command == "worker":
         runner = commands.worker
     elif args.command in ("post", "edit"):
         texts = _texts(args)
-        runner = (lambda s: commands.post(s, texts, args.summary)) if args.command == "post" else (  # noqa: E731
-            lambda s: commands.edit(s, args.id, texts, args.summary))
+        runner = (  # noqa: E731
+            (lambda s: commands.post(s, texts, args.summary, appeal=args.appeal, until=args.until))
+            if args.command == "post" else (lambda s: commands.edit(s, args.id, texts, args.summary)))
+    elif args.command == "meeting":
+        runner = lambda s: meeting_commands.run(s, args)  # noqa: E731
     elif args.command == "deliveries" and args.post:
         runner = lambda s: commands.post_deliveries(s, args.post)  # noqa: E731
     else:

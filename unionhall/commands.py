@@ -5,6 +5,7 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import uvicorn
 
@@ -17,7 +18,7 @@ from federation.delivery import cancel_host, deliveries_for, delivery_summary, r
 from federation.hosts import InvalidHost
 from federation.webfinger import WebFingerError, split_handle
 from outbox import follows as outbox_follows
-from outbox import interactions, statements
+from outbox import interactions, profile, statements
 from outbox.lookup import LookupError_
 from outbox.models import Activity
 from unionhall import config_file
@@ -51,7 +52,11 @@ async def _union(inst: Instance) -> LocalActor:
 
 
 async def init(settings: Settings, *, handle: str, name: str, summary: str, admin: str, password: str,
-               approve: bool) -> int:
+               approve: bool, sector: str = "", country: str = "") -> int:
+    try:  # checked before anything is created: a refused init leaves nothing behind
+        sector, country = profile.check_sector(sector), profile.check_country(country)
+    except profile.ProfileError as exc:
+        raise CommandError(str(exc)) from exc
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     (settings.media_dir).mkdir(parents=True, exist_ok=True)
     await open_db(settings.db_url)
@@ -65,8 +70,8 @@ async def init(settings: Settings, *, handle: str, name: str, summary: str, admi
                                              summary=sanitize_html(summary), now=now)
         except local.ActorError as exc:
             raise CommandError(str(exc)) from exc
-        union.manually_approves_followers = approve
-        await union.save(update_fields=["manually_approves_followers"])
+        union.manually_approves_followers, union.sector, union.country = approve, sector, country
+        await union.save(update_fields=["manually_approves_followers", "sector", "country"])
         await local.create_actor(username=inst.urls.host, kind="instance", name="Union Hall instance actor", now=now)
         await local.create_login(username=admin, password=password, actor=union, now=now)
     finally:
@@ -107,10 +112,12 @@ async def worker(settings: Settings) -> int:
     return 0
 
 
-async def post(settings: Settings, texts: dict[str, str], summary: str | None) -> int:
+async def post(settings: Settings, texts: dict[str, str], summary: str | None, *, appeal: bool = False,
+               until: datetime | None = None) -> int:
     async with opened(settings) as inst:
         try:
-            row = await statements.publish(inst, await _union(inst), texts, summary=summary)
+            row = await statements.publish(inst, await _union(inst), texts, summary=summary, appeal=appeal,
+                                           appeal_until=until)
         except statements.OutboxError as exc:
             raise CommandError(str(exc)) from exc
         print(row.ap_id)

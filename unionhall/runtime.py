@@ -15,6 +15,7 @@ from federation.http import AddressPolicy, SafeClient
 from federation.models import Delivery, DeliveryState
 from inbox.models import InboxItem, InboxState
 from inbox.process import InboxProcessor
+from outbox.meetings import announce_open_registrations
 from unionhall.db import close_db, is_postgres, open_db
 from unionhall.settings import Settings
 from web.app import create_app
@@ -31,11 +32,13 @@ def build_instance(settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Instan
     client = SafeClient(policy=AddressPolicy.from_setting(settings.allow_private_addresses),
                         user_agent=f"UnionHall/{VERSION} (+{settings.base}/)")
     return Instance(urls=Urls(settings.base), client=client, clock=clock,
-                    approve_followers=settings.approve_followers)
+                    approve_followers=settings.approve_followers, media_dir=settings.media_dir.resolve())
 
 
 # A claim must outlive the request it covers, or a slow peer would be sent the same delivery twice.
 MIN_LEASE_MARGIN = 15
+# How often the worker looks for meetings whose registration has just opened (one cheap query).
+MEETING_CHECK_SECONDS = 60
 
 
 class Workers:
@@ -65,7 +68,18 @@ class Workers:
     def start(self) -> None:
         self.inst.wake_delivery = self.delivery.wake
         self._tasks = [asyncio.create_task(self.delivery.run(self._stop), name="delivery"),
-                       asyncio.create_task(self.inbox.run(self._stop), name="inbox")]
+                       asyncio.create_task(self.inbox.run(self._stop), name="inbox"),
+                       asyncio.create_task(self._meetings(), name="meetings")]
+
+    async def _meetings(self) -> None:
+        """Announce registration openings that came due; a failure is logged and tried next round."""
+        while not self._stop.is_set():
+            try:
+                await announce_open_registrations(self.inst)
+            except Exception:  # noqa: BLE001 - the loop must outlive one bad round (e.g. database restart)
+                log.exception("announcing registration openings failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=MEETING_CHECK_SECONDS)
 
     async def wait(self) -> None:
         await asyncio.gather(*self._tasks)

@@ -16,6 +16,7 @@ from inbox.errors import Refused
 from inbox.receive import MAX_BODY, InboundRequest, receive
 from outbox.collection import activity_document, outbox_collection
 from outbox.statements import statement_json
+from web import meeting_objects
 from web.negotiation import ap_response, json_error, wants_activity_json
 
 
@@ -185,4 +186,5 @@ routes = [
     Route("/statements/{sid}/activity", activity),
     Route("/statements/{sid}/replies", replies),
     Route("/activities/{aid:path}", activity),
+    *meeting_objects.routes,
 ]

@@ -12,11 +12,19 @@ from starlette.routing import Route
 from actors.follows import followers_count
 from actors.local import get_by_username, get_union
 from actors.models import Follower, Following, FollowState
+from actors.profile import facts
+from content.compose import AUTONYMS
 from content.models import Post
+from content.sanitize import safe_url
+from web.appeal_view import appeal_context, page_number
 from web.negotiation import wants_activity_json
 
 PAGE_SIZE = 20
 env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape())
+# Every peer-supplied URL a template links to goes through this (attachments.html): http(s) only.
+env.filters["safe_url"] = safe_url
+# A reader looks for their own language's name in a language switch, not a code.
+env.filters["autonym"] = lambda code: AUTONYMS.get(code, AUTONYMS.get(code.split("-")[0], code))
 
 
 def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -42,6 +50,7 @@ async def profile(request: Request) -> Response:
         return HTMLResponse("<p>No such page.</p>", status_code=404)
     posts = await query.order_by("-published", "-id").offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     return render(request, "profile.html", union=union, posts=posts, actor_uri=uri, total=total,
+                  facts=facts(union.sector, union.country, union.links),
                   page=page, pages=pages, followers=await followers_count(union),
                   following=await Following.filter(local=union, state=FollowState.ACCEPTED).count())
 
@@ -61,8 +70,18 @@ def pick_language(post: Post, request: Request) -> str:
 async def statement_page(request: Request, post: Post) -> Response:
     union = await get_union()
     lang = pick_language(post, request)
+    appeal = await appeal_context(post, pick=lambda p: pick_language(p, request), now=request.app.state.inst.now(),
+                                  page=page_number(request.query_params.get("page")))
+    if appeal is None:
+        return HTMLResponse("<p>No such page.</p>", status_code=404)
     return render(request, "statement.html", union=union, post=post, lang=lang,
-                  html=post.content_map.get(lang, post.content))
+                  html=post.content_map.get(lang, post.content), **appeal)
+
+
+async def meeting_page(request: Request, meeting) -> Response:
+    """A meeting's page for browsers (web/activitypub.py serves the Event at the same URL)."""
+    from web import meetings  # imported here: web.meetings renders with this module's `render`
+    return await meetings.meeting_page(request, meeting)
 
 
 TAG_SCAN = 500

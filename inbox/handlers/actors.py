@@ -4,6 +4,7 @@ from __future__ import annotations
 from actors.instance import Instance
 from actors.models import Follower, Following, RemoteActor
 from actors.remote import ActorFetchError, store_actor
+from content import library
 from content.models import Interaction, Post
 from inbox.handlers import Ignored
 
@@ -19,6 +20,7 @@ async def on_update_actor(inst: Instance, activity: dict, signer: RemoteActor) -
 
 
 async def on_delete_actor(inst: Instance, activity: dict, signer: RemoteActor) -> str:
+    await library.forget_remote(await Post.filter(author_uri=signer.uri).values_list("id", flat=True))
     await Post.filter(author_uri=signer.uri).delete()
     await Interaction.filter(actor_uri=signer.uri).delete()
     await Follower.filter(remote=signer).delete()

@@ -5,7 +5,7 @@ from actors.instance import Instance
 from actors.follows import is_followed_by_local
 from actors.models import RemoteActor
 from content.as2 import SUPPORTED_TYPES, InvalidObject, as_list, attributed_to, id_of, parse_object
-from content import notify
+from content import library, notify
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
 from federation.hosts import same_origin_host
@@ -18,6 +18,10 @@ from outbox.lookup import LookupError_, store_remote_post
 async def _object_doc(inst: Instance, activity: dict, signer: RemoteActor) -> dict:
     obj = activity.get("object")
     if isinstance(obj, dict):
+        # An embedded object is read in its activity's @context (JSON-LD): extensions such as
+        # our appeal are recognised by the namespace the sender declared there.
+        if "@context" not in obj and "@context" in activity:
+            return {"@context": activity["@context"], **obj}
         return obj
     # A bare URI: dereference it from its origin (same host as the actor, checked earlier).
     try:
@@ -104,6 +108,7 @@ async def on_delete_object(inst: Instance, activity: dict, signer: RemoteActor) 
     # A Delete may arrive before its Create: the tombstone refuses the late Create.
     await Tombstone.update_or_create(ap_id=oid, defaults={"author_uri": signer.uri, "deleted_at": inst.now()})
     if post is not None:
+        await library.forget_remote([post.id])
         await post.delete()
         return f"deleted {oid}"
     return f"tombstoned {oid}"

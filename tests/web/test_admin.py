@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from actors.local import create_login, get_by_username
 from actors.models import Follower, Following, FollowState, RemoteActor
 from content.models import Notification, Post, Tombstone
 from federation.delivery import enqueue
@@ -16,22 +15,8 @@ from outbox import statements
 from outbox.models import Activity
 from tests.dbutil import backend
 
-PASSWORD = "correct horse battery staple"
 ON_POSTGRES = backend() == "postgres"
 CSRF = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')
-
-
-@pytest.fixture
-async def admin(site):
-    """Logged in over HTTP; yields (client, inst, union, csrf token)."""
-    client, inst = site
-    union = await get_by_username("sud_rail")
-    await create_login(username="admin", password=PASSWORD, actor=union, now=inst.now())
-    token = CSRF.search((await client.get("/login")).text).group(1)
-    response = await client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf": token})
-    assert response.status_code == 303
-    token = CSRF.search((await client.get("/admin")).text).group(1)
-    return client, inst, union, token
 
 
 async def remote(name: str, domain: str) -> RemoteActor:
