@@ -12,7 +12,7 @@ PORT ?= 8000
 CHROMIUM ?= $(or $(UNIONHALL_CHROMIUM),/usr/bin/chromium)
 # Test processes (pytest-xdist); a module's tests stay in one process (they share running instances).
 JOBS ?= 2
-PYTEST := $(BIN)/pytest -q -n $(JOBS) --dist loadfile
+PYTEST := $(BIN)/pytest -q -n $(JOBS) --dist loadfile --durations=10
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install chromium run demo test test-sqlite test-postgres lint benchmark clean

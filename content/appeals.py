@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from content.models import Interaction, Post
-from content.values import InvalidObject, as_list, read_datetime
+from content.terms import NS, declares_namespace
+from content.values import InvalidObject, read_datetime
 from federation.vocab import iso_datetime
 
-NS = "https://unionhall.org/ns#"
 CONTEXT_TERMS: dict[str, Any] = {
     "unionhall": NS,
     "appeal": {"@id": "unionhall:appeal", "@type": "http://www.w3.org/2001/XMLSchema#boolean"},
@@ -77,24 +77,12 @@ def appeal_properties(appeal: bool, until: datetime | None) -> dict[str, Any]:
     return out
 
 
-def _declares_namespace(context: Any) -> bool:
-    # Payloads are read with compact keys and contexts are not interpreted (content/as2.py); but
-    # "appeal" is a common word, so it is honoured only where the sender maps it to our namespace.
-    for entry in as_list(context)[:20]:
-        if isinstance(entry, dict):
-            for value in list(entry.values())[:200]:
-                iri = value.get("@id") if isinstance(value, dict) else value
-                if iri == NS or (isinstance(iri, str) and iri.startswith(NS)) or iri == "unionhall:appeal":
-                    return True
-    return False
-
-
 def appeal_extra(obj: dict) -> dict[str, Any]:
     """Received Note -> {"appeal": True, "appeal_until": ISO string or absent}, or {}.
 
     Strict: `appeal` must be the JSON boolean true, `appealUntil` a date-time in a sane year,
     else it is left out (a bad deadline does not make the appeal itself unusable)."""
-    if obj.get("appeal") is not True or not _declares_namespace(obj.get("@context")):
+    if obj.get("appeal") is not True or not declares_namespace(obj.get("@context"), "unionhall:appeal"):
         return {}
     out: dict[str, Any] = {"appeal": True}
     try:

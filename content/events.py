@@ -4,10 +4,8 @@ from __future__ import annotations
 import math
 import re
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from content.appeals import _declares_namespace
 from content.sanitize import plain_text, safe_url
+from content.terms import KINDS, POSTAL_KEYS, MeetingError, check_year, declares_namespace, zone
 from content.values import InvalidObject, as_list, read_datetime
 
 MAX_POLL_OPTIONS = 20
@@ -21,15 +19,21 @@ def event_extra(obj: dict) -> dict[str, Any]:
     tz = None
     if tz_name not in (None, ""):
         try:
-            if not isinstance(tz_name, str) or len(tz_name) > 64:
-                raise ValueError
-            tz = ZoneInfo(tz_name)
-        except (ValueError, ZoneInfoNotFoundError, OSError):
+            tz = zone(tz_name)
+        except MeetingError:
             raise InvalidObject("timezone is not an IANA time zone name") from None
     if obj.get("startTime") is None:
         raise InvalidObject("Event without startTime")
     start = read_datetime(obj.get("startTime"), "startTime", tz)
     end = read_datetime(obj.get("endTime"), "endTime", tz) if obj.get("endTime") is not None else None
+    try:
+        # The range we allow our own meetings: a year-9999 Event would overflow every calendar
+        # and page that converts it to another zone.
+        for moment, what in ((start, "startTime"), (end, "endTime")):
+            if moment is not None:
+                check_year(moment, what, tz)
+    except MeetingError as exc:
+        raise InvalidObject(str(exc)) from None
     if end is not None and end < start:
         raise InvalidObject("Event endTime is before startTime")
     extra: dict[str, Any] = {
@@ -41,7 +45,8 @@ def event_extra(obj: dict) -> dict[str, Any]:
         extra["joinMode"] = join_mode.lower()
     status = next((s for s in (obj.get("eventStatus"), obj.get("status"), obj.get("ical:status")) if isinstance(s, str)), None)
     if status:
-        extra["status"] = plain_text(status, 32)
+        # Room for a full IRI ("https://w3id.org/fep/8a8e/EventCancelled"): read by its last segment.
+        extra["status"] = plain_text(status, 200)
     for key in ("isOnline", "commentsEnabled", "anonymousParticipationEnabled"):
         if isinstance(obj.get(key), bool):
             extra[key] = obj[key]
@@ -69,7 +74,6 @@ def event_extra(obj: dict) -> dict[str, Any]:
 
 
 _UUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
-_KINDS = {"thematic", "sector", "plenary", "international", "other"}
 MAX_ORGANIZERS = 20
 
 
@@ -85,9 +89,15 @@ def _meeting_terms(obj: dict) -> dict[str, Any]:
     found = [safe_url(o.get("id") if isinstance(o, dict) else o) for o in as_list(organizers)[:MAX_ORGANIZERS]]
     if any(found):
         out["organizers"] = list(dict.fromkeys(u for u in found if u))
-    if not _declares_namespace(obj.get("@context")):
+    # Mobilizon's group event: `actor` is the member organising it (content.remote_meetings adds
+    # them to the organisers when they are on the group's host).
+    actor = obj.get("actor")
+    actor = safe_url(actor.get("id") if isinstance(actor, dict) else actor)
+    if actor:
+        out["actor"] = actor
+    if not declares_namespace(obj.get("@context")):
         return out
-    if isinstance(obj.get("meetingKind"), str) and obj["meetingKind"] in _KINDS:
+    if isinstance(obj.get("meetingKind"), str) and obj["meetingKind"] in KINDS:
         out["meetingKind"] = obj["meetingKind"]
     if isinstance(obj.get("theme"), str) and plain_text(obj["theme"], 255):
         out["theme"] = plain_text(obj["theme"], 255)
@@ -96,8 +106,12 @@ def _meeting_terms(obj: dict) -> dict[str, Any]:
             moment = read_datetime(obj.get(key), key) if obj.get(key) is not None else None
         except InvalidObject:
             moment = None  # a bad date makes the date unknown, not the meeting unusable
-        if moment is not None and 1900 <= moment.year <= 9999:
-            out[key] = moment.isoformat()
+        try:
+            if moment is not None:
+                check_year(moment, key)
+                out[key] = moment.isoformat()
+        except MeetingError:
+            pass
     return out
 
 
@@ -122,16 +136,13 @@ def _location(value: Any) -> dict | None:
     return None
 
 
-_POSTAL_KEYS = ("streetAddress", "postalCode", "addressLocality", "addressRegion", "addressCountry")
-
-
 def _place(item: dict) -> dict:
     place: dict[str, Any] = {"type": "Place", "name": plain_text(item.get("name"), 300)}
     address = item.get("address")
     if isinstance(address, str):
         place["address"] = plain_text(address, 500)
     elif isinstance(address, dict):
-        place["address"] = {k: plain_text(address[k], 200) for k in _POSTAL_KEYS if isinstance(address.get(k), str)}
+        place["address"] = {k: plain_text(address[k], 200) for k in POSTAL_KEYS if isinstance(address.get(k), str)}
     # Only real numbers in range: a string "48.87" or NaN is ignored, as Mobilizon does.
     for key, bound in (("latitude", 90), ("longitude", 180)):
         number = item.get(key)

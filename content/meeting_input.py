@@ -6,25 +6,21 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from content.as2 import normalize_language
 from content.sanitize import plain_text, safe_url
+from content.terms import KINDS, POSTAL_KEYS, STATUSES, YEARS, MeetingError, check_year, zone
+
+__all__ = ["KINDS", "JOIN_MODES", "POSTAL_KEYS", "STATUSES", "YEARS", "MeetingError", "MeetingInput", "zone",
+           "parse_local_time", "check_input"]
 
 
-class MeetingError(ValueError):
-    """The meeting cannot be stored; the message says why, for the form or the command line."""
-
-
-KINDS = ("thematic", "sector", "plenary", "international", "other")
 JOIN_MODES = ("free", "approval", "external", "none")
-STATUSES = ("scheduled", "postponed", "rescheduled", "cancelled")
-POSTAL_KEYS = ("streetAddress", "postalCode", "addressLocality", "addressRegion", "addressCountry")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 20_000
 MAX_CAPACITY = 100_000
 MAX_LANGUAGES = 12
-YEARS = range(1900, 10000)
 
 
 @dataclass
@@ -47,16 +43,6 @@ class MeetingInput:
     organizers: list[str] = field(default_factory=list)
 
 
-def zone(name: Any) -> ZoneInfo:
-    """An IANA zone, or MeetingError. Paths and odd names are refused before ZoneInfo sees them."""
-    if not isinstance(name, str) or not name.strip() or len(name) > 64 or ".." in name or name.startswith("/"):
-        raise MeetingError(f"unknown time zone: {name!r} (use an IANA name such as Europe/Paris)")
-    try:
-        return ZoneInfo(name.strip())
-    except (ValueError, ZoneInfoNotFoundError, OSError):
-        raise MeetingError(f"unknown time zone: {name!r} (use an IANA name such as Europe/Paris)") from None
-
-
 def parse_local_time(text: str, tz: str) -> datetime:
     """"2026-09-23T09:00" (or "2026-09-23 09:00", or a date alone: midnight) read in the zone
     `tz`, returned as an aware UTC datetime. A text with its own offset keeps that offset."""
@@ -68,14 +54,23 @@ def parse_local_time(text: str, tz: str) -> datetime:
     except ValueError:
         raise MeetingError(f"not a date and time: {text!r} (write 2026-09-23T09:00)") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=where)
-    _check_year(moment, text)
+        moment = _existing(moment, where, text)
+    check_year(moment, text, where)
     return moment.astimezone(timezone.utc)
 
 
-def _check_year(moment: datetime, what: object) -> None:
-    if moment.year not in YEARS or moment.astimezone(timezone.utc).year not in YEARS:
-        raise MeetingError(f"the year of {what} is outside {YEARS.start}-{YEARS.stop - 1}")
+def _existing(naive: datetime, where: ZoneInfo, text: object) -> datetime:
+    """`naive` in the zone `where`, refused when the clocks skip it (a spring-forward gap: zoneinfo
+    would silently move it by an hour). A time that happens twice (autumn) is its first occurrence
+    (fold=0, before the clocks go back): the earlier of the two is the safer for a meeting."""
+    moment = naive.replace(tzinfo=where, fold=0)
+    try:
+        round_trip = moment.astimezone(timezone.utc).astimezone(where)
+    except OverflowError:
+        return moment  # years outside the range are refused by check_year with a clearer reason
+    if round_trip.replace(tzinfo=None) != naive:
+        raise MeetingError(f"{text} does not exist in {where.key} (the clocks change): choose another time")
+    return moment
 
 
 def _when(value: Any, tz: str, what: str, *, required: bool) -> datetime | None:
@@ -88,8 +83,8 @@ def _when(value: Any, tz: str, what: str, *, required: bool) -> datetime | None:
     if not isinstance(value, datetime):
         raise MeetingError(f"the {what} is not a date and time")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=zone(tz))
-    _check_year(value, f"the {what}")
+        value = _existing(value, zone(tz), f"the {what}")
+    check_year(value, f"the {what}", zone(tz))
     return value.astimezone(timezone.utc)
 
 

@@ -15,7 +15,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from content.appeals import NS as UNIONHALL_NS
+from content.terms import NS as UNIONHALL_NS
 from content.as2 import PUBLIC
 from content.meeting_input import (JOIN_MODES, KINDS, MAX_DESCRIPTION, POSTAL_KEYS, STATUSES, MeetingError,
                                    MeetingInput, check_input, parse_local_time, zone)

@@ -7,11 +7,15 @@ functions that count seats read the database but never the network.
 """
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
 from content.models import Meeting, Registration
+from content.terms import NS, declares_namespace
 
 # Capacity counts delegates; a union sends a delegation, but not a congress.
 MAX_DELEGATES = 50
@@ -23,7 +27,6 @@ OPEN_MODES = ("free", "approval")
 
 # Our own JSON-LD term for the size of a delegation, in the namespace appeals already use
 # (FEDERATION.md, "Meetings and registration").
-NS = "https://unionhall.org/ns#"
 JOIN_CONTEXT_TERMS: dict[str, Any] = {
     "unionhall": NS,
     "delegates": {"@id": "unionhall:delegates", "@type": "http://www.w3.org/2001/XMLSchema#integer"},
@@ -114,19 +117,33 @@ def read_delegates(activity: dict) -> int:
     """The delegation size our Join declares ("unionhall:delegates"); 1 for anyone else (a Mobilizon
     participant is one person). Only honoured when the sender's @context maps it to our namespace."""
     value = activity.get("delegates")
-    if value is None or not _declares_namespace(activity.get("@context")):
+    if value is None or not declares_namespace(activity.get("@context"), "unionhall:delegates"):
         return 1
     if isinstance(value, bool) or not isinstance(value, int):
         return 1
     return value  # out of range is refused by decide_request, not silently clamped
 
 
-def _declares_namespace(context: Any) -> bool:
-    entries = context if isinstance(context, list) else [context]
-    for entry in entries[:20]:
-        if isinstance(entry, dict):
-            for value in list(entry.values())[:200]:
-                iri = value.get("@id") if isinstance(value, dict) else value
-                if isinstance(iri, str) and (iri.startswith(NS) or iri == "unionhall:delegates"):
-                    return True
-    return False
+# --- export ---------------------------------------------------------------------------------
+
+# The organiser's export, the same from the admin page and `unionhall meeting registrations --csv`.
+CSV_COLUMNS = ("name", "union", "e-mail", "fediverse actor", "via", "delegates", "state", "message", "registered at")
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def registrations_csv(rows: Iterable[Registration]) -> str:
+    """Registrations as CSV (header CSV_COLUMNS); a registrant's "=HYPERLINK(…)" stays text."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow([_cell(v) for v in (
+            r.name or r.actor_uri or "", r.union_name, r.email, r.actor_uri if r.via != "web" else "", r.via,
+            r.delegates, r.state, r.message, r.created_at.isoformat(timespec="seconds"))])
+    return out.getvalue()

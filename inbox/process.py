@@ -48,6 +48,9 @@ def _handler(activity: dict):
             return interactions.on_undo_interaction
         if inner_type in ("Join", None):
             return meetings.on_undo_join
+        if inner_type in ("Accept", "TentativeAccept"):
+            # Friendica takes back its attend / maybe on an Event by undoing it.
+            return meetings.on_undo_attendance
         return None
     if kind == "Create":
         return posts.on_create

@@ -1,6 +1,9 @@
 """Fetch a remote post from its origin and store it, never trusting a copy from elsewhere."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 from actors.blocks import is_blocked
 from actors.instance import Instance
 from actors.remote import ActorFetchError, fetch_actor
@@ -20,8 +23,34 @@ class LookupError_(Exception):
         self.temporary = temporary
 
 
-async def store_remote_post(inst: Instance, doc: dict) -> Post:
+VIAS = ("create", "update", "fetch")
+
+
+def fingerprint(fields: dict) -> str:
+    """What a version of a post says, without its timestamps: two deliveries of the same version
+    (or a version whose sender gives no `updated`, like Gancio's) compare equal."""
+    said = {k: v for k, v in fields.items() if k not in ("published", "updated", "extra")}
+    said["extra"] = {k: v for k, v in (fields.get("extra") or {}).items() if k != "fingerprint"}
+    return hashlib.sha256(json.dumps(said, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def store_remote_post(inst: Instance, doc: dict, *, via: str = "fetch") -> Post:
     """Store (or refresh) a remote object already known to come from its origin."""
+    post, _ = await save_remote_post(inst, doc, via=via)
+    return post
+
+
+async def save_remote_post(inst: Instance, doc: dict, *, via: str = "fetch") -> tuple[Post, bool]:
+    """Store (or refresh) a remote object already known to come from its origin; the post and
+    whether anything was stored. `via` is how it came: a Create, an Update, or our own fetch.
+
+    Deliveries arrive out of order (a Create retried longer than the Update after it), and many
+    senders give no `updated` (Gancio, Friendica on events): with `updated`, only a strictly newer
+    version replaces ours; without it, a Create or a fetch never replaces what we have, and an
+    Update replaces it only when what it says differs (its fingerprint). We never invent an
+    `updated`: the sender did not say when."""
+    if via not in VIAS:
+        raise ValueError(f"via must be one of {VIAS}")
     try:
         parsed = parse_object(doc, now=inst.now())
     except InvalidObject as exc:
@@ -30,24 +59,33 @@ async def store_remote_post(inst: Instance, doc: dict) -> Post:
         raise LookupError_("object is attributed to an actor on another host")
     fields = {k: v for k, v in vars(parsed).items() if k != "ap_id"}
     fields["extra"] = {**parsed.extra, "languages": list(parsed.content_map)}
+    print_ = fingerprint(fields)
+    fields["extra"]["fingerprint"] = print_
     existing = await Post.filter(ap_id=parsed.ap_id).first()
-    if existing:
-        if existing.author_uri != parsed.author_uri:
-            raise LookupError_("authorship change is not supported")
-        # Deliveries arrive out of order (a Create retried longer than the Update after it):
-        # only a strictly newer version replaces what we have.
+    if existing is None:
+        post = await Post.create(ap_id=parsed.ap_id, local=False, **fields)
+        await library.index_remote(post, inst.now())
+        await sync_remote_meeting(post)
+        return post, True
+    if existing.author_uri != parsed.author_uri:
+        raise LookupError_("authorship change is not supported")
+    changed = (existing.extra or {}).get("fingerprint") != print_
+    if parsed.updated is not None:
         have = existing.updated or existing.published
-        incoming = parsed.updated or parsed.published
-        if have is not None and incoming <= have:
-            return existing
-        await existing.update_from_dict(fields).save()
-        await library.index_remote(existing, inst.now())
-        await sync_remote_meeting(existing)  # a peer's Event: its Meeting row follows, SEQUENCE + 1
-        return existing
-    post = await Post.create(ap_id=parsed.ap_id, local=False, **fields)
-    await library.index_remote(post, inst.now())
-    await sync_remote_meeting(post)
-    return post
+        if have is not None and parsed.updated <= have:
+            return existing, False
+    elif via != "update" or not changed:
+        return existing, False
+    else:
+        # No `updated`: keep the date we had rather than pretend we know when it changed.
+        fields["updated"] = existing.updated
+    if doc.get("published") is None:
+        fields["published"] = existing.published  # parse_object's "now" is not the sender's date
+    await existing.update_from_dict(fields).save()
+    await library.index_remote(existing, inst.now())
+    # A peer's Event: its Meeting row follows, SEQUENCE + 1 when what it says changed.
+    await sync_remote_meeting(existing, changed=changed)
+    return existing, True
 
 
 async def fetch_post(inst: Instance, uri: str) -> Post:

@@ -98,7 +98,9 @@ async def _audience(local: LocalActor, meeting: Meeting | None = None) -> list[s
     even when they do not follow us."""
     inboxes = await follows.follower_inboxes(local)
     if meeting is not None and meeting.id:
-        uris = await Registration.filter(meeting_id=meeting.id, via="fediverse", local=False).exclude(
+        # Friendica attendees (via="friendica") hear of changes too: they registered from a server.
+        uris = await Registration.filter(meeting_id=meeting.id, via__in=["fediverse", "friendica"],
+                                         local=False).exclude(
             state__in=["withdrawn", "declined"]).values_list("actor_uri", flat=True)
         for actor in await RemoteActor.filter(uri__in=[u for u in uris if u], deleted_at__isnull=True):
             inboxes.append(actor.delivery_inbox)

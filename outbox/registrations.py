@@ -28,17 +28,27 @@ from content.registrations import (
 )
 from content.remote_meetings import sync_remote_meeting
 from content.sanitize import plain_text
-from federation.vocab import AS_CONTEXT
+from federation.vocab import AS_CONTEXT, iso_datetime
 from outbox.emit import emit, new_id
 from outbox.lookup import LookupError_, fetch_post
 from outbox.models import Activity
 
 ANSWER_CONTEXT: list[Any] = [AS_CONTEXT, JOIN_CONTEXT_TERMS]
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+MAX_NAME = 255
+MAX_EMAIL = 320
 
 
 class RegistrationError(ValueError):
     """A registration that cannot be made or changed; the message says why, for a 4xx or the CLI."""
+
+
+class AlreadyRegistered(RegistrationError):
+    """A new request from an actor who already holds a pending or accepted registration."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"already registered ({state})")
+        self.state = state
 
 
 # --- who answers ------------------------------------------------------------------------------
@@ -108,12 +118,26 @@ async def take_request(inst: Instance, meeting: Meeting, *, via: str, actor: Rem
                        keep_rejected: bool = True) -> tuple[Decision, Registration | None]:
     """Decide a new request and store it (accepted, pending, or rejected unless `keep_rejected` is
     False; nothing when ignored), answering a fediverse requester in the same transaction. Returns
-    the decision and the stored row (None when nothing was stored)."""
+    the decision and the stored row (None when nothing was stored; an unchanged "maybe" row when
+    that actor's request was refused).
+
+    A fediverse actor who already holds a pending or accepted registration raises AlreadyRegistered;
+    one who said "maybe" (Friendica) has that row turned into the request when it is accepted or
+    pending. Both checks run under the meeting's lock, so two requests of one actor racing each
+    other make one registration."""
     now = inst.now()
     organiser = await organiser_of(inst, meeting)
     post = await Post.get(id=meeting.post_id)
     async with in_transaction():
         locked = await _locked(meeting)
+        maybe = None
+        if actor is not None:
+            held = await Registration.filter(meeting_id=meeting.id, actor_uri=actor.uri, local=False,
+                                             state__in=ACTIVE_STATES).order_by("-id")
+            active = next((r for r in held if r.state != "maybe"), None)
+            if active is not None:
+                raise AlreadyRegistered(active.state)
+            maybe = held[0] if held else None
         decision = decide_request(locked, now=now, taken=await seats_taken(locked), delegates=delegates,
                                   blocked=blocked)
         state = {ACCEPT: "accepted", PENDING: "pending"}.get(decision.outcome, "rejected")
@@ -125,7 +149,15 @@ async def take_request(inst: Instance, meeting: Meeting, *, via: str, actor: Rem
             kind = {ACCEPT: "Accept", PENDING: "", IGNORE: "Ignore"}.get(decision.outcome, "Reject")
             if kind:
                 await _emit_answer(inst, organiser, reg, post.ap_id, kind, actor.inbox, decision.reason)
-        if decision.outcome == IGNORE or (state == "rejected" and not keep_rejected):
+        if maybe is not None and decision.outcome in (ACCEPT, PENDING):
+            # "Maybe" becomes "attend": the same row, now answering to the attend's id.
+            maybe.request_id, maybe.state, maybe.reason = request_id, state, decision.reason
+            maybe.delegates, maybe.message, maybe.updated_at = delegates, message, now
+            await maybe.save(update_fields=["request_id", "state", "reason", "delegates", "message", "updated_at"])
+            stored = reg = maybe
+        elif maybe is not None:
+            stored = maybe  # refused or ignored: the "maybe" stays as it was, nothing new is kept
+        elif decision.outcome == IGNORE or (state == "rejected" and not keep_rejected):
             stored = None
         else:
             stored = reg
@@ -139,32 +171,63 @@ async def take_request(inst: Instance, meeting: Meeting, *, via: str, actor: Rem
     return decision, stored
 
 
-def _check_web_fields(name: str, union_name: str, email: str, delegates: Any, message: str) -> tuple:
-    name, union_name = plain_text(name or "", 255).strip(), plain_text(union_name or "", 255).strip()
-    email = (email or "").strip()
-    if not name:
-        raise RegistrationError("please give your name")
-    if not email or len(email) > 320 or not _EMAIL.match(email):
-        raise RegistrationError("please give a valid e-mail address")
+async def ignore_request(inst: Instance, meeting: Meeting, actor: RemoteActor, request_id: str, *,
+                         via: str) -> None:
+    """Answer Ignore to a request for a meeting that takes no registration here (join mode none or
+    external), keeping nothing — what take_request does for a Join, for Friendica's "maybe"."""
+    organiser = await organiser_of(inst, meeting)
+    post = await Post.get(id=meeting.post_id)
+    reg = Registration(meeting_id=meeting.id, local=False, via=via, actor_uri=actor.uri, request_id=request_id)
+    async with in_transaction():
+        sent = await _emit_answer(inst, organiser, reg, post.ap_id, "Ignore", actor.inbox)
+    if sent:
+        inst.poke_delivery()
+
+
+class InvalidRegistration(RegistrationError):
+    """The web form's fields are wrong; `reasons` lists every problem, so the form can show them all."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def check_web_fields(name: str, union_name: str, email: str, delegates: Any, message: str) -> tuple:
+    """The one check of the web registration form (the page shows its reasons): (name, union_name,
+    email, delegates, message) normalised, or InvalidRegistration with every problem found."""
+    reasons = []
+    raw_name, raw_union, email = (name or "").strip(), (union_name or "").strip(), (email or "").strip()
+    if not plain_text(raw_name, MAX_NAME).strip():
+        reasons.append("please give your name")
+    elif len(raw_name) > MAX_NAME:
+        reasons.append(f"the name is longer than {MAX_NAME} characters")
+    if len(raw_union) > MAX_NAME:
+        reasons.append(f"the union's name is longer than {MAX_NAME} characters")
+    if not email or len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        reasons.append("please give a valid e-mail address, such as name@example.org, so the organisers can "
+                       "reach you")
     try:
-        count = int(delegates)
+        count = int(delegates) if not isinstance(delegates, bool) else 0
     except (TypeError, ValueError):
-        raise RegistrationError("the number of delegates must be a whole number") from None
+        count = 0
     if not 1 <= count <= MAX_DELEGATES:
-        raise RegistrationError(f"a registration is for 1 to {MAX_DELEGATES} delegates")
-    message = message or ""
+        reasons.append(f"the number of delegates must be a whole number from 1 to {MAX_DELEGATES}")
+    message = (message or "").strip()
     if len(message) > MAX_MESSAGE_CHARS:
-        raise RegistrationError(f"the message is longer than {MAX_MESSAGE_CHARS} characters")
-    return name, union_name, email, count, plain_text(message, MAX_MESSAGE_CHARS)
+        reasons.append(f"the message is longer than {MAX_MESSAGE_CHARS} characters")
+    if reasons:
+        raise InvalidRegistration(reasons)
+    return (plain_text(raw_name, MAX_NAME).strip(), plain_text(raw_union, MAX_NAME).strip(), email, count,
+            plain_text(message, MAX_MESSAGE_CHARS))
 
 
 async def register_web(inst: Instance, meeting: Meeting, *, name: str, union_name: str, email: str,
-                       delegates: int, message: str) -> Registration:
+                       delegates: int | str, message: str) -> Registration:
     """The public form, for people without a fediverse account: the same capacity and approval rules.
     A refusal raises RegistrationError and stores nothing."""
     if not meeting.local:
         raise RegistrationError("register for a peer's meeting on its own site")
-    name, union_name, email, count, message = _check_web_fields(name, union_name, email, delegates, message)
+    name, union_name, email, count, message = check_web_fields(name, union_name, email, delegates, message)
     if meeting.join_mode not in OPEN_MODES:
         where = f": {meeting.external_url}" if meeting.external_url else ""
         raise RegistrationError(f"this meeting does not take registrations here{where}")
@@ -283,12 +346,14 @@ async def withdraw(inst: Instance, local: LocalActor, registration: Registration
         organiser = await fetch_actor(inst, post.author_uri)
     except ActorFetchError as exc:
         raise RegistrationError(f"cannot reach the meeting's organiser: {exc.reason}") from exc
-    our_uri = inst.uri_of(local)
+    our_uri, published = inst.uri_of(local), iso_datetime(inst.now())
     join = {"id": registration.request_id, "type": "Join", "actor": our_uri, "object": post.ap_id}
+    # `published` lets the organiser apply a late (retried) Leave only to registrations made before
+    # it, not to the one we may have sent since (inbox/handlers/meetings.py on_leave).
     leave = {"@context": AS_CONTEXT, "id": inst.urls.activity(new_id()), "type": "Leave", "actor": our_uri,
-             "object": post.ap_id, "to": [organiser.uri]}
+             "object": post.ap_id, "to": [organiser.uri], "published": published}
     undo = {"@context": AS_CONTEXT, "id": inst.urls.activity(new_id()), "type": "Undo", "actor": our_uri,
-            "object": join, "to": [organiser.uri]}
+            "object": join, "to": [organiser.uri], "published": published}
     async with in_transaction():
         registration.state, registration.updated_at = "withdrawn", inst.now()
         await registration.save(update_fields=["state", "updated_at"])

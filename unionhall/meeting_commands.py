@@ -3,18 +3,15 @@ registered (CSV for a spreadsheet). Bad input exits 2 with the reason and stores
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 
 from actors.instance import Instance
 from content.meetings import MeetingError, input_of, local_times, ordered_names
+from content.registrations import CSV_COLUMNS, registrations_csv
 from content.models import Meeting, Post, Registration
 from outbox import meetings as outbox_meetings
 from unionhall.commands import CommandError, _print_rows, _union, opened
 from unionhall import registration_commands
 from unionhall.settings import Settings
-
-CSV_COLUMNS = ("name", "union", "email", "delegates", "via", "state", "message", "registered")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -91,23 +88,6 @@ async def _find(inst: Instance, ident: str) -> tuple[Post, Meeting]:
     return post, meeting
 
 
-def registrations_csv(rows: list[Registration]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow([_cell(v) for v in (r.name or r.actor_uri or "", r.union_name, r.email, r.delegates, r.via,
-                                            r.state, r.message, r.created_at.isoformat(timespec="seconds"))])
-    return out.getvalue()
-
-
-def _cell(value: object) -> object:
-    # A registrant's "=HYPERLINK(…)" must stay text when the organiser opens the file in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 async def run(settings: Settings, args: argparse.Namespace) -> int:
     action = args.meeting_command
     async with opened(settings) as inst:
@@ -134,7 +114,8 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"rescheduled {args.id}")
             elif action == "registrations":
                 _, meeting = await _find(inst, args.id)
-                rows = await Registration.filter(meeting_id=meeting.id).order_by("created_at", "id")
+                # The admin page's rows and order (web/admin_registrations.py), the same CSV.
+                rows = await Registration.filter(meeting_id=meeting.id, local=False).order_by("created_at", "id")
                 if args.csv:
                     print(registrations_csv(rows), end="")
                 else:

@@ -5,8 +5,6 @@ withdraw). The rules (capacity, states, what federates) are outbox.registrations
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -25,9 +23,6 @@ from web.auth import require_login
 
 STATE_WORDS = {"pending": "waiting for approval", "accepted": "accepted", "rejected": "refused",
                "withdrawn": "withdrawn", "maybe": "maybe", "declined": "not coming", "ignored": "ignored"}
-CSV_COLUMNS = ["name", "union", "e-mail", "fediverse actor", "via", "delegates", "state", "message", "registered at"]
-# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -53,22 +48,6 @@ async def _rows(meeting: Meeting) -> list[Row]:
     return rows
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(FORMULA_START) else text
-
-
-def registrations_csv(rows: list[Row]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for row in rows:
-        r = row.reg
-        writer.writerow([_cell(v) for v in (row.who, row.union, r.email, r.actor_uri if r.via != "web" else "",
-                                            r.via, r.delegates, r.state, r.message, r.created_at.isoformat())])
-    return out.getvalue()
-
-
 async def _meeting_page(request: Request, meeting: Meeting, *, status: int = 200, error: str = "",
                         message: str = "") -> HTMLResponse:
     rows = await _rows(meeting)
@@ -85,7 +64,8 @@ async def meeting_registrations(request: Request) -> Response:
         return not_found()
     if request.query_params.get("format") == "csv":
         name = "".join(c for c in request.path_params["mid"] if c.isalnum() or c in "-_")[:64] or "meeting"
-        return Response(registrations_csv(await _rows(meeting)), media_type="text/csv; charset=utf-8",
+        return Response(regs.registrations_csv([row.reg for row in await _rows(meeting)]),
+                        media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="registrations-{name}.csv"',
                                  "Cache-Control": "no-store"})
     done = {"accepted": "Registration accepted.", "refused": "Registration refused."}.get(

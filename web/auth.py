@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from actors.local import check_login, get_union
 from actors.models import InstanceSetting, Login, LoginAttempt
@@ -154,20 +155,22 @@ def attempt_keys(request: Request, username: str) -> list[str]:
     return keys
 
 
-async def throttled_for(keys: list[str], now) -> int:
-    """Seconds until a new attempt is allowed (0: allowed now)."""
+async def throttled_for(keys: list[str], now, *, limit: int = MAX_FAILURES, window: timedelta = WINDOW) -> int:
+    """Seconds until a new attempt is allowed (0: allowed now). Other counters in the same table
+    (web/meetings.py: registrations per address) pass their own limit and window."""
     wait = 0.0
     for key in keys:
-        recent = await (LoginAttempt.filter(key=key, at__gt=now - WINDOW)
-                        .order_by("-at").limit(MAX_FAILURES).values_list("at", flat=True))
-        if len(recent) >= MAX_FAILURES:
-            # Allowed again once the oldest of the last MAX_FAILURES leaves the window.
-            wait = max(wait, (recent[-1] + WINDOW - now).total_seconds())
+        recent = await (LoginAttempt.filter(key=key, at__gt=now - window)
+                        .order_by("-at").limit(limit).values_list("at", flat=True))
+        if len(recent) >= limit:
+            # Allowed again once the oldest of the last `limit` leaves the window.
+            wait = max(wait, (recent[-1] + window - now).total_seconds())
     return math.ceil(wait) if wait > 0 else 0
 
 
 async def record_failure(keys: list[str], now) -> None:
-    await LoginAttempt.filter(at__lte=now - WINDOW).delete()  # housekeeping: the window is all we need
+    # Housekeeping of the login counters only (the window is all they need); other counters keep theirs.
+    await LoginAttempt.filter(Q(key__startswith="user:") | Q(key__startswith="addr:"), at__lte=now - WINDOW).delete()
     await LoginAttempt.bulk_create([LoginAttempt(key=key, at=now) for key in keys])
 
 

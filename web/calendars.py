@@ -9,7 +9,7 @@ old entry instead of appearing twice.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from icalendar import Calendar, Event, vCalAddress, vText
 from starlette.requests import Request
@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from actors.local import get_by_username, get_union
 from content.models import Meeting
+from content.terms import YEARS
 from web.meeting_items import KINDS, Item, html_to_text, network_items, one_item, union_items
 
 MEDIA_TYPE = "text/calendar; charset=utf-8"
@@ -25,6 +26,8 @@ MEDIA_TYPE = "text/calendar; charset=utf-8"
 ICAL_STATUS = {"scheduled": "CONFIRMED", "rescheduled": "CONFIRMED", "postponed": "TENTATIVE",
                "cancelled": "CANCELLED"}
 PRODID = "-//Union Hall//Meetings//EN"
+YEAR = timedelta(days=366)
+FIRST_DAY, LAST_DAY = date(YEARS.start, 1, 1), date(YEARS.stop - 1, 12, 31)
 
 
 def _when(moment: datetime, item: Item) -> datetime:
@@ -32,7 +35,10 @@ def _when(moment: datetime, item: Item) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     zone = item.zone
-    return moment.astimezone(zone) if zone else moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(zone) if zone else moment.astimezone(timezone.utc)
+    except OverflowError:  # a row from before years were checked: UTC still says when
+        return moment.astimezone(timezone.utc)
 
 
 def vevent(item: Item, now: datetime) -> Event:
@@ -80,10 +86,13 @@ def build_calendar(items: list[Item], *, name: str, now: datetime) -> bytes:
     for item in items:
         cal.add_component(vevent(item, now))
     if items:
-        # VTIMEZONE definitions from zoneinfo, covering the span of the events only.
-        first = min(i.start for i in items) - timedelta(days=366)
-        last = max((i.end or i.start) for i in items) + timedelta(days=366)
-        cal.add_missing_timezones(first_date=first.date(), last_date=last.date())
+        # VTIMEZONE definitions from zoneinfo, covering the span of the events only (a year
+        # around it), kept a year inside the years we accept: the library searches months past
+        # the last date, which near the end of 9999 leaves what datetime can hold. A calendar
+        # app carries the last rule on for a meeting after the window.
+        first = max(min(i.start for i in items).date(), FIRST_DAY + YEAR) - YEAR
+        last = min(max((i.end or i.start) for i in items).date(), LAST_DAY - 3 * YEAR) + YEAR
+        cal.add_missing_timezones(first_date=min(first, last), last_date=last)
     return cal.to_ical()
 
 

@@ -9,24 +9,24 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
 from actors.models import LocalActor, RemoteActor
 from content.meetings import ordered_names
 from content.models import Meeting, Post
+from content import terms
+from content.remote_meetings import fields_of, uid_for
 from content.sanitize import plain_text, safe_url
-from content.values import InvalidObject, read_datetime
+from content.terms import MeetingError
+from federation.hosts import host_or_empty
 
-KINDS = {"thematic": "Thematic meeting", "sector": "Sector group", "plenary": "Plenary",
-         "international": "International meeting", "other": "Meeting"}
+_KIND_WORDS = {"thematic": "Thematic meeting", "sector": "Sector group", "plenary": "Plenary",
+               "international": "International meeting", "other": "Meeting"}
+KINDS = {kind: _KIND_WORDS[kind] for kind in terms.KINDS}  # the kinds are content.terms'; the words ours
 STATUS_WORDS = {"scheduled": "Scheduled", "postponed": "Postponed", "rescheduled": "Rescheduled",
                 "cancelled": "Cancelled"}
-# Peers' words for an event's status (FEP-8a8e eventStatus, iCalendar's STATUS as Mobilizon sends it).
-_PEER_STATUS = {"eventscheduled": "scheduled", "confirmed": "scheduled", "eventpostponed": "postponed",
-                "tentative": "postponed", "eventrescheduled": "rescheduled", "eventcancelled": "cancelled",
-                "cancelled": "cancelled", "canceled": "cancelled"}
 MAX_ITEMS = 500
 
 
@@ -82,11 +82,10 @@ class Item:
 
 
 def zone(name: str) -> ZoneInfo | None:
-    if not name or len(name) > 64:
-        return None
+    """The IANA zone (content.terms.zone), or None when unknown: pages then fall back to UTC."""
     try:
-        return ZoneInfo(name)
-    except (ValueError, ZoneInfoNotFoundError, OSError):
+        return terms.zone(name) if name else None
+    except MeetingError:
         return None
 
 
@@ -127,30 +126,21 @@ def from_meeting(m: Meeting, names: dict[str, str]) -> Item:
 
 
 def from_event_post(post: Post, names: dict[str, str]) -> Item | None:
-    """A peer's Event stored without a Meeting row: what content.events kept in Post.extra."""
-    extra = post.extra if isinstance(post.extra, dict) else {}
-    try:
-        start = read_datetime(extra.get("startTime"), "startTime")
-        end = read_datetime(extra["endTime"], "endTime") if extra.get("endTime") else None
-    except InvalidObject:
+    """A peer's Event stored without a Meeting row: read as the row would be (content.remote_meetings)."""
+    values = fields_of(post)
+    if values is None:
         return None
-    location = extra.get("location") if isinstance(extra.get("location"), dict) else {}
-    virtual = location.get("type") == "VirtualLocation"
-    name_map = extra.get("nameMap") if isinstance(extra.get("nameMap"), dict) else {}
-    titles = _ordered(post, name_map) or {post.language or "und": post.name or "Event"}
-    status = _PEER_STATUS.get(str(extra.get("status", "")).lower().rsplit("/", 1)[-1].replace("#", ""), "scheduled")
-    host = post.ap_id.split("/")[2] if post.ap_id.count("/") >= 2 else ""
-    return Item(ap_id=post.ap_id, page_url=safe_url(post.url) or safe_url(post.ap_id) or "", uid=post.ap_id,
+    titles = _ordered(post, values["name_map"]) or {post.language or "und": post.name or "Event"}
+    host = host_or_empty(post.ap_id)
+    return Item(ap_id=post.ap_id, page_url=safe_url(post.url) or safe_url(post.ap_id) or "", uid=uid_for(post.ap_id),
                 sequence=0, titles=titles,
                 descriptions=_ordered(post, post.content_map or {}) or (
                     {post.language or "und": post.content} if post.content else {}),
-                language=post.language or next(iter(titles)), start=start, end=end,
-                timezone=extra.get("timezone") or "", status=status,
-                kind="other", theme=str(extra.get("category") or "")[:64].lower(),
-                place_name="" if virtual else str(location.get("name") or ""),
-                address={} if virtual else (location.get("address") or {}),
-                online_url=safe_url(location.get("url") if virtual else extra.get("onlineUrl")) or "",
-                organizer_uri=post.author_uri, organizer_name=names.get(post.author_uri, host or post.author_uri),
+                language=post.language or next(iter(titles)), start=values["start"], end=values["end"],
+                timezone=values["timezone"], status=values["status"], kind=values["kind"], theme=values["theme"],
+                place_name=values["place_name"], address=values["address"],
+                online_url=safe_url(values["online_url"]) or "", organizer_uri=post.author_uri,
+                organizer_name=names.get(post.author_uri, host or post.author_uri),
                 local=False, published=post.published, updated=post.updated, tags=_hashtags(post.tags), post=post)
 
 

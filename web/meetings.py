@@ -23,6 +23,7 @@ from content.models import Meeting
 from outbox import registrations as out_regs
 from web.bidi import direction
 from web.meeting_items import KINDS, STATUS_WORDS, Item, network_items, one_item, union_items, zone
+from web import registration_limit
 from web.pages import render
 
 # Offered in the time-zone select (the organiser's and the one asked for are added).
@@ -30,19 +31,29 @@ ZONES = ["UTC", "Europe/London", "Europe/Paris", "Europe/Madrid", "Europe/Berlin
          "Europe/Istanbul", "Africa/Casablanca", "Africa/Lagos", "Africa/Johannesburg", "America/Sao_Paulo",
          "America/Argentina/Buenos_Aires", "America/Mexico_City", "America/New_York", "America/Chicago",
          "America/Los_Angeles", "Asia/Kolkata", "Asia/Jakarta", "Asia/Tokyo", "Australia/Sydney"]
-MAX_NAME = 255
-MAX_EMAIL = 320
 JOIN_WORDS = {"free": "Open registration", "approval": "Registration with the organisers' approval",
               "external": "Registration on another site", "none": "No registration"}
 
 
+def _fits(moments: list[datetime | None], tz: ZoneInfo) -> ZoneInfo:
+    """`tz`, or UTC when a moment near the end of year 9999 cannot be shown there (OverflowError)."""
+    try:
+        for moment in moments:
+            if moment is not None:
+                moment.astimezone(tz)
+    except OverflowError:
+        return ZoneInfo("UTC")
+    return tz
+
+
 def when(moment: datetime, tz: ZoneInfo) -> str:
-    local = moment.astimezone(tz)
+    local = moment.astimezone(_fits([moment], tz))
     return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"
 
 
 def span(item: Item, tz: ZoneInfo) -> str:
     """'Wednesday 23 September 2026, 09:00 – Saturday 26 September 2026, 17:00 (Europe/Paris, UTC+02:00)'"""
+    tz = _fits([item.start, item.end], tz)
     start = item.start.astimezone(tz)
     text = when(item.start, tz)
     if item.end is not None:
@@ -200,24 +211,8 @@ async def _our_meeting(request: Request) -> Meeting | None:
                                  post__public=True, post__hidden=False).prefetch_related("post").first())
 
 
-def _check(typed: Typed) -> tuple[list[str], int]:
-    errors = []
-    if not typed.name.strip():
-        errors.append("Give your name.")
-    elif len(typed.name) > MAX_NAME:
-        errors.append(f"The name is longer than {MAX_NAME} characters.")
-    if len(typed.union_name) > MAX_NAME:
-        errors.append(f"The union's name is longer than {MAX_NAME} characters.")
-    email = typed.email.strip()
-    local_part, _, domain = email.partition("@")
-    if not email or not local_part or "." not in domain or any(c.isspace() for c in email) or len(email) > MAX_EMAIL:
-        errors.append("Give an e-mail address such as name@example.org, so the organisers can reach you.")
-    delegates = int(typed.delegates) if typed.delegates.strip().isdigit() and len(typed.delegates) < 6 else 0
-    if not 1 <= delegates <= regs.MAX_DELEGATES:
-        errors.append(f"The number of delegates must be a whole number from 1 to {regs.MAX_DELEGATES}.")
-    if len(typed.message) > regs.MAX_MESSAGE_CHARS:
-        errors.append(f"The message is longer than {regs.MAX_MESSAGE_CHARS} characters.")
-    return errors, delegates
+def _sentence(reason: str) -> str:
+    return f"{reason[:1].upper()}{reason[1:]}."
 
 
 async def register(request: Request) -> Response:
@@ -233,23 +228,40 @@ async def register(request: Request) -> Response:
 
     typed = Typed(name=text("name"), union_name=text("union"), email=text("email"),
                   delegates=text("delegates") or "1", message=text("message"))
-    errors, delegates = _check(typed)
-    if errors:
-        return await meeting_page(request, meeting, status=400, errors=errors, typed=typed)
+    # A form anyone may post: a limited number of registrations per address (web/registration_limit.py).
+    wait = await registration_limit.wait_seconds(request, inst.now())
+    if wait:
+        response = await meeting_page(request, meeting, status=429, errors=[registration_limit.refusal(wait)],
+                                      typed=typed)
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
-        row = await out_regs.register_web(inst, meeting, name=typed.name.strip(), union_name=typed.union_name.strip(),
-                                          email=typed.email.strip(), delegates=delegates, message=typed.message.strip())
+        # The fields are checked by outbox.registrations (check_web_fields), the one rule for them.
+        row = await out_regs.register_web(inst, meeting, name=typed.name, union_name=typed.union_name,
+                                          email=typed.email, delegates=typed.delegates, message=typed.message)
+    except out_regs.InvalidRegistration as exc:
+        return await meeting_page(request, meeting, status=400, errors=[_sentence(r) for r in exc.reasons],
+                                  typed=typed)
     except out_regs.RegistrationError as exc:
         # Full or closed: the request was right but the meeting's state refuses it (409).
         status = 409 if str(exc) in (regs.REASONS["full"], regs.REASONS["closed"]) else 400
-        return await meeting_page(request, meeting, status=status, errors=[f"{str(exc)[:1].upper()}{str(exc)[1:]}."],
-                                  typed=typed)
+        return await meeting_page(request, meeting, status=status, errors=[_sentence(str(exc))], typed=typed)
+    await registration_limit.count(request, inst.now())
     return RedirectResponse(f"/meetings/{request.path_params['mid']}?registered={row.state}#registration",
                             status_code=303)
+
+
+async def register_link(request: Request) -> Response:
+    """The Event's summary links {id}/register (Mastodon shows it as a plain link): a reader who
+    follows it lands on the registration section of the meeting's page, not on a 405."""
+    if await _our_meeting(request) is None:
+        return HTMLResponse("<!doctype html><title>Not found</title><p>No such meeting.</p>", status_code=404)
+    return RedirectResponse(f"/meetings/{request.path_params['mid']}#registration", status_code=303)
 
 
 routes = [
     Route("/meetings", union_meetings),
     Route("/calendar", network_calendar),
     Route("/meetings/{mid}/register", register, methods=["POST"]),
+    Route("/meetings/{mid}/register", register_link, methods=["GET", "HEAD"]),
 ]

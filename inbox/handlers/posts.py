@@ -4,7 +4,7 @@ from __future__ import annotations
 from actors.instance import Instance
 from actors.follows import is_followed_by_local
 from actors.models import RemoteActor
-from content.as2 import SUPPORTED_TYPES, InvalidObject, as_list, attributed_to, id_of, parse_object
+from content.as2 import SUPPORTED_TYPES, as_list, attributed_to, id_of
 from content import library, notify
 from content.models import Post, Tombstone
 from federation.addresses import FetchError
@@ -12,7 +12,7 @@ from federation.hosts import same_origin_host
 from federation.http import is_temporary
 from inbox.handlers import Ignored
 from inbox.errors import Retry
-from outbox.lookup import LookupError_, store_remote_post
+from outbox.lookup import LookupError_, save_remote_post, store_remote_post
 
 
 async def _object_doc(inst: Instance, activity: dict, signer: RemoteActor) -> dict:
@@ -59,7 +59,7 @@ async def on_create(inst: Instance, activity: dict, signer: RemoteActor) -> str:
     if attributed_to(doc) != signer.uri:
         raise Ignored("object is attributed to someone else")
     try:
-        post = await store_remote_post(inst, doc)
+        post = await store_remote_post(inst, doc, via="create")
     except LookupError_ as exc:
         raise Ignored(exc.reason) from exc
     await _notify_addressed(inst, post, activity["id"])
@@ -88,13 +88,11 @@ async def on_update_object(inst: Instance, activity: dict, signer: RemoteActor) 
     if existing.author_uri != signer.uri:
         raise Ignored("that object belongs to another actor")
     try:
-        parsed = parse_object(doc, now=inst.now())
-    except InvalidObject as exc:
-        raise Ignored(f"unusable object: {exc.reason}") from exc
-    newest = existing.updated or existing.published
-    if parsed.updated is not None and newest is not None and parsed.updated <= newest:
-        raise Ignored("not newer than what we have")
-    await store_remote_post(inst, doc)
+        _, stored = await save_remote_post(inst, doc, via="update")
+    except LookupError_ as exc:
+        raise Ignored(exc.reason) from exc
+    if not stored:  # older than what we have, or (no `updated`) the same content again
+        raise Ignored(f"not newer than what we have, or unchanged: {oid}")
     return f"updated {oid}"
 
 

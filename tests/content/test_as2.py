@@ -338,6 +338,7 @@ def test_mobilizon_event_field_by_field():
         "anonymousParticipationEnabled": False, "maximumAttendeeCapacity": 40, "remainingAttendeeCapacity": 12,
         "participantCount": 28, "category": "MEETING", "onlineUrl": "https://meet.example/health-wg-oct",
         "uuid": "5e7c3b1a-0a4e-4d0e-9a55-4a0c8e1d2f3b",  # the calendar UID Mobilizon keeps on reschedule
+        "actor": "https://mobilizon.example/@marie",  # the member organising the group's event
     }
     json.dumps(p.extra)  # stored in a JSONField
 

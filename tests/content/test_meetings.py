@@ -136,3 +136,24 @@ def test_summary_in_a_day_and_unknown_language_falls_back_to_english():
     post, meeting = rows(start="2026-03-13T18:00", end="2026-03-13T20:00", join_mode="none")
     assert summary_text(meeting, "sw") == "13 March 2026 18:00–20:00 (Europe/Paris) · no registration"
     assert summary_text(meeting, "es") == "13 de marzo de 2026 18:00–20:00 (Europe/Paris) · sin inscripción"
+
+
+def test_a_time_the_clocks_skip_is_refused_and_a_repeated_one_is_its_first_occurrence():
+    with pytest.raises(MeetingError, match=r"does not exist in Europe/Paris \(the clocks change\)"):
+        parse_local_time("2026-03-29T02:30", "Europe/Paris")
+    with pytest.raises(MeetingError, match="does not exist in Europe/Paris"):
+        check_input(good(start="2026-03-29T02:00", end="2026-03-29T05:00"))
+    # 02:30 happens twice on 25 October 2026 in Paris: the first (summer time, UTC+2) is meant.
+    assert parse_local_time("2026-10-25T02:30", "Europe/Paris") == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
+    assert parse_local_time("2026-03-29T03:30", "Europe/Paris") == datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)
+
+
+def test_received_event_outside_the_years_we_allow_is_invalid():
+    from content.as2 import parse_object
+    from content.values import InvalidObject
+    event = {"id": "https://peer.example/e/1", "type": "Event", "attributedTo": "https://peer.example/u/a",
+             "name": "Far", "startTime": "9999-12-31T23:30:00-05:00", "to": ["https://www.w3.org/ns/activitystreams#Public"]}
+    with pytest.raises(InvalidObject, match="outside 1900-9999"):
+        parse_object(event, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    event["startTime"] = "9999-12-31T18:00:00-05:00"  # still 9999 in UTC: accepted
+    assert parse_object(event, now=datetime(2026, 1, 1, tzinfo=timezone.utc)).extra["startTime"].startswith("9999")

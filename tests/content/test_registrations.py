@@ -1,13 +1,16 @@
 """The RSVP decision table (interop notes A.10, C.6 #44-45) and the seat count."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from content.models import Meeting, Post, Registration
 from content.registrations import (
-    JOIN_CONTEXT_TERMS, Decision, decide_request, read_delegates, registration_open, seats_left, seats_taken,
+    JOIN_CONTEXT_TERMS, Decision, decide_request, read_delegates, registration_open, registrations_csv, seats_left,
+    seats_taken,
 )
 
 START = datetime(2026, 9, 23, 7, 0, tzinfo=timezone.utc)
@@ -81,3 +84,18 @@ async def test_seats_count_accepted_delegates_only(db):
     assert await seats_left(m) == 5
     m.capacity = None
     assert await seats_left(m) is None
+
+
+def test_the_one_csv_export():
+    """Admin page and command line both write this (web/admin_registrations.py, unionhall/meeting_commands.py)."""
+    at = START - timedelta(days=3)
+    rows = [Registration(name="=HYPERLINK(\"x\")", union_name="+CGT", email="ana@example.org", via="web",
+                         delegates=2, state="pending", message="-1 seat", created_at=at),
+            Registration(name="", union_name="Dock", actor_uri="https://peer.example/actors/dock", via="friendica",
+                         delegates=1, state="accepted", message="", created_at=at)]
+    table = list(csv.reader(io.StringIO(registrations_csv(rows))))
+    assert table == [
+        ["name", "union", "e-mail", "fediverse actor", "via", "delegates", "state", "message", "registered at"],
+        ["'=HYPERLINK(\"x\")", "'+CGT", "ana@example.org", "", "web", "2", "pending", "'-1 seat", "2026-09-20T07:00:00+00:00"],
+        ["https://peer.example/actors/dock", "Dock", "", "https://peer.example/actors/dock", "friendica", "1", "accepted",
+         "", "2026-09-20T07:00:00+00:00"]]

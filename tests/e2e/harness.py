@@ -20,7 +20,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from tests.dbutil import create_database, drop_database
+from tests.dbutil import backend, copy_sqlite_template, create_database, drop_database
 
 ROOT = Path(__file__).resolve().parents[2]
 UNIONHALL = [sys.executable, "-m", "unionhall.cli"]
@@ -141,9 +141,12 @@ async def make_instance(tmp: Path, name: str, handle: str, display: str, **extra
     """A fresh instance (not started). `extra_env` overrides settings, e.g.
     UNIONHALL_ALLOW_PRIVATE_ADDRESSES="127.0.0.2/32" or UNIONHALL_APPROVE_FOLLOWERS="1"."""
     data = tmp / name
-    db_url = await create_database(tmp)
-    if db_url.startswith("sqlite://"):
-        db_url = f"sqlite://{(data / 'unionhall.sqlite3').resolve()}"
+    if backend() == "postgres":
+        db_url = await create_database(tmp)
+    else:  # where `init` looks for it; already migrated, so `init` only adds the actors
+        path = (data / "unionhall.sqlite3").resolve()
+        await copy_sqlite_template(path)
+        db_url = f"sqlite://{path}"
     inst = Instance(name=name, handle=handle, port=free_port(), data=data, db_url=db_url, extra_env=extra_env)
     inst.cli("init", "--url", inst.url, "--handle", handle, "--name", display, "--password", "correct horse battery")
     return inst

@@ -31,9 +31,16 @@ async def test_web_and_two_workers_deliver_everything_exactly_once(tmp_path):
 
         sid = b.cli("post", "Solidarity with the call-centre strike", "--lang", "en").stdout.strip()
         await eventually(lambda: _count(peer, "Create", servers), timeout=60, what="every server gets the Create")
-        rows = await b.sql("SELECT d.state, d.attempts FROM federation_delivery d JOIN federation_envelope e "
-                           "ON e.id = d.envelope_id WHERE e.activity_id = $1", f"{sid}/activity")
-        assert len(rows) == servers and all(row == ("delivered", 1) for row in rows)
+        query = ("SELECT d.state, d.attempts FROM federation_delivery d JOIN federation_envelope e "
+                 "ON e.id = d.envelope_id WHERE e.activity_id = $1")
+
+        async def all_recorded():
+            # A worker records "delivered" just after the peer has answered: wait for the last ones.
+            rows = await b.sql(query, f"{sid}/activity")
+            return rows if all(row[0] != "pending" for row in rows) else None
+
+        rows = await eventually(all_recorded, timeout=30, what="every delivery recorded")
+        assert len(rows) == servers and all(row == ("delivered", 1) for row in rows), rows
         for kind in ("Accept", "Create"):  # each applied / delivered once, though two workers raced for them
             paths = [r.path for r in peer.received if r.json().get("type") == kind]
             assert len(paths) == len(set(paths)) == servers, kind

@@ -85,7 +85,7 @@ async def test_mobilizon_event(setup):
     inst, peers = setup
     await posts.on_create(inst, create(mobilizon_event()), peers["mobilizon.example"])
     meeting = await meeting_of("https://mobilizon.example/events/5e7c")
-    assert meeting.local is False and meeting.uid == "5e7c0000-1111-4222-8333-444455556666"
+    assert meeting.local is False and meeting.uid == "5e7c0000-1111-4222-8333-444455556666@mobilizon.example"
     assert meeting.start == datetime(2026, 10, 7, 16, 0, tzinfo=timezone.utc)
     assert meeting.end == datetime(2026, 10, 7, 18, 0, tzinfo=timezone.utc)
     assert meeting.timezone == "Europe/Paris" and meeting.status == "scheduled"
@@ -164,7 +164,7 @@ async def test_union_hall_event_keeps_titles_kind_organizers_and_registration_da
     assert meeting.organizers == ["https://peer.example/actors/dock", "https://other.example/actors/x"]
     assert meeting.registration_opens == datetime(2026, 7, 4, 22, 0, tzinfo=timezone.utc)
     assert meeting.registration_closes == datetime(2026, 9, 30, 22, 0, tzinfo=timezone.utc)
-    assert meeting.capacity == 300 and meeting.uid == "0b5c43e1-8a8e-4d1b-9a00-000000000001"
+    assert meeting.capacity == 300 and meeting.uid == "0b5c43e1-8a8e-4d1b-9a00-000000000001@peer.example"
 
 
 async def test_a_uuid_already_used_does_not_take_over_another_meeting(setup):
@@ -174,7 +174,14 @@ async def test_a_uuid_already_used_does_not_take_over_another_meeting(setup):
     await posts.on_create(inst, create(copycat), peers["gancio.example"])
     first = await meeting_of("https://mobilizon.example/events/5e7c")
     second = await meeting_of("https://gancio.example/federation/m/42")
-    assert first.uid == "5e7c0000-1111-4222-8333-444455556666" and second.uid != first.uid
+    # Each host's uuid lives in that host's namespace: a copy from elsewhere is another UID.
+    assert first.uid == "5e7c0000-1111-4222-8333-444455556666@mobilizon.example"
+    assert second.uid == "5e7c0000-1111-4222-8333-444455556666@gancio.example"
+    # Even a uuid that spells another host's UID stays in its own host's namespace.
+    spoof = gancio_event("Circolo", id="https://gancio.example/federation/m/44",
+                         uuid="5e7c0000-1111-4222-8333-444455556666@mobilizon.example")
+    await posts.on_create(inst, create(spoof), peers["gancio.example"])
+    assert (await meeting_of(spoof["id"])).uid.endswith("@gancio.example")
     # An Event claiming another's id as its uuid before that one arrives: both still stored, apart.
     squatter = gancio_event("Circolo", id="https://gancio.example/federation/m/43",
                             uuid="https://peer.example/meetings/abc")
@@ -189,6 +196,10 @@ async def test_a_uuid_already_used_does_not_take_over_another_meeting(setup):
 @pytest.mark.parametrize("changes", [
     {"endTime": "2026-10-07T17:00:00+02:00"},
     {"startTime": "99999-10-07T18:00:00+02:00"},
+    # Year 10000 in UTC: would overflow the calendar's VTIMEZONE window and every page.
+    {"startTime": "9999-12-31T23:30:00-05:00", "endTime": "9999-12-31T23:45:00-05:00", "timezone": None},
+    {"startTime": "0001-01-01T00:00:00Z", "timezone": None},
+    {"startTime": "9999-12-31T20:00:00Z", "endTime": "9999-12-31T21:00:00Z", "timezone": "Pacific/Kiritimati"},
     {"timezone": "Europe/Atlantis"},
     {"startTime": None},
 ])
@@ -208,3 +219,86 @@ async def test_html_in_the_name_is_stored_as_plain_text(setup):
     meeting = await meeting_of(event["id"])
     assert "<" not in post.name and "Health" in post.name and "script" not in post.name.lower().replace("alert", "")
     assert all("<" not in v for v in meeting.name_map.values()) and "Appel santé" in meeting.name_map.values()
+
+
+async def test_gancio_update_without_updated_applies_once(setup):
+    inst, peers = setup
+    signer = peers["gancio.example"]
+    await posts.on_create(inst, create(gancio_event("Circolo")), signer)
+    moved = gancio_event("Circolo", startTime="2026-10-24T18:00:00.000+02:00", endTime="2026-10-24T20:00:00.000+02:00")
+    assert "updated" not in moved  # Gancio never says when it changed an event
+    update = {**create(moved, 2), "type": "Update"}
+    assert (await posts.on_update_object(inst, update, signer)).startswith("updated ")
+    meeting = await meeting_of(moved["id"])
+    assert meeting.start == datetime(2026, 10, 24, 16, 0, tzinfo=timezone.utc) and meeting.sequence == 1
+    post = await Post.get(ap_id=moved["id"])
+    assert post.updated is None, "no invented date"
+    # The same Update delivered again (a retry, a relay): nothing changes.
+    with pytest.raises(Ignored, match="unchanged"):
+        await posts.on_update_object(inst, update, signer)
+    assert (await meeting_of(moved["id"])).sequence == 1
+    # The original Create, retried late, does not undo the edit.
+    await posts.on_create(inst, create(gancio_event("Circolo")), signer)
+    assert (await meeting_of(moved["id"])).start == datetime(2026, 10, 24, 16, 0, tzinfo=timezone.utc)
+
+
+async def test_a_redelivered_create_without_published_does_not_overwrite_an_edit(setup):
+    inst, peers = setup
+    signer = peers["gancio.example"]
+    original = gancio_event("Circolo", name="Assemblea")
+    original.pop("published")
+    await posts.on_create(inst, create(original), signer)
+    published = (await Post.get(ap_id=original["id"])).published
+    edited = {**original, "name": "Assemblea straordinaria"}
+    await posts.on_update_object(inst, {**create(edited, 2), "type": "Update"}, signer)
+    inst.clock.advance(hours=2)  # parse_object dates an undated object "now": later than the edit
+    await posts.on_create(inst, create(original, 3), signer)
+    post = await Post.get(ap_id=original["id"])
+    assert post.name == "Assemblea straordinaria" and post.published == published
+    assert (await meeting_of(original["id"])).sequence == 1
+
+
+@pytest.mark.parametrize("status", ["fep8a8e:EventCancelled", "ical:CANCELLED", "https://w3id.org/fep/8a8e/EventCancelled",
+                                    "http://www.w3.org/2002/12/cal/ical#CANCELLED", "https://schema.org/EventCancelled"])
+async def test_prefixed_statuses_read_by_their_last_segment(setup, status):
+    from web.calendars import vevent
+    from web.meeting_items import from_event_post
+    inst, peers = setup
+    event = mobilizon_event(eventStatus=status)
+    event.pop("status"), event.pop("ical:status")
+    await posts.on_create(inst, create(event), peers["mobilizon.example"])
+    assert (await meeting_of(event["id"])).status == "cancelled"
+    # The pages' reading of an Event without a row is the same one.
+    item = from_event_post(await Post.get(ap_id=event["id"]), {})
+    assert item.status == "cancelled" and str(vevent(item, inst.now())["STATUS"]) == "CANCELLED"
+
+
+async def test_a_union_hall_status_prefix_is_not_shown_twice(setup):
+    from web.calendars import vevent
+    from web.meeting_items import one_item
+    inst, peers = setup
+    event = mobilizon_event(id="https://peer.example/meetings/x", attributedTo="https://peer.example/actors/dock",
+                            uuid=None, name="[CANCELLED] Dock assembly",
+                            nameMap={"en": "[CANCELLED] Dock assembly", "fr": "[ANNULÉ] Assemblée des docks"},
+                            eventStatus="EventCancelled", status="CANCELLED")
+    await posts.on_create(inst, create(event), peers["peer.example"])
+    meeting = await meeting_of(event["id"])
+    assert meeting.name_map == {"en": "Dock assembly", "fr": "Assemblée des docks"}
+    item = await one_item(inst, meeting, None)
+    assert str(vevent(item, inst.now())["SUMMARY"]) in ("Cancelled: Dock assembly", "Cancelled: Assemblée des docks")
+    # A scheduled meeting whose title happens to start with brackets keeps it.
+    scheduled = mobilizon_event(id="https://peer.example/meetings/y", attributedTo="https://peer.example/actors/dock",
+                                uuid=None, name="[CANCELLED] is the name of our band", nameMap=None)
+    await posts.on_create(inst, create(scheduled), peers["peer.example"])
+    assert list((await meeting_of(scheduled["id"])).name_map.values()) == ["[CANCELLED] is the name of our band"]
+
+
+async def test_a_mobilizon_group_events_actor_is_an_organiser(setup):
+    inst, peers = setup
+    event = mobilizon_event(actor="https://mobilizon.example/@alice")
+    await posts.on_create(inst, create(event), peers["mobilizon.example"])
+    assert (await meeting_of(event["id"])).organizers == [MOBILIZON, "https://mobilizon.example/@alice"]
+    # An `actor` on another host is nobody's organiser here.
+    other = mobilizon_event(id="https://mobilizon.example/events/6", uuid=None, actor="https://evil.example/@bob")
+    await posts.on_create(inst, create(other), peers["mobilizon.example"])
+    assert (await meeting_of(other["id"])).organizers == [MOBILIZON]

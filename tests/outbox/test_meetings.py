@@ -184,3 +184,24 @@ async def test_the_worker_loop_announces_registration_openings(setup, tmp_path):
     finally:
         await workers.stop()
     assert (await Meeting.get(id=meeting.id)).opening_announced
+
+
+async def test_friendica_and_join_registrants_get_the_cancellation(setup):
+    """B4: a Friendica attendee (via="friendica") is sent the Update like a Join registrant; one who
+    declined is not."""
+    inst, union = setup
+    meeting = await meetings.create_meeting(inst, union, intl())
+    now = inst.now()
+    for name, via, state in (("fri", "friendica", "accepted"), ("may", "friendica", "maybe"),
+                             ("mob", "fediverse", "accepted"), ("gone", "friendica", "declined")):
+        uri = f"https://{name}.example/u"
+        await RemoteActor.create(uri=uri, domain=f"{name}.example", username="u", type="Person",
+                                 inbox=f"{uri}/inbox", fetched_at=now)
+        await Registration.create(meeting=meeting, via=via, actor_uri=uri, request_id=f"{uri}/r", name=name,
+                                  delegates=1, state=state, created_at=now, updated_at=now)
+    await meetings.cancel_meeting(inst, union, meeting)
+    update = (await Activity.filter(type="Update").order_by("-id").first()).ap_id
+    inboxes = set(await Delivery.filter(envelope__activity_id=update).values_list("inbox", flat=True))
+    for name in ("fri", "may", "mob"):
+        assert f"https://{name}.example/u/inbox" in inboxes
+    assert "https://gone.example/u/inbox" not in inboxes

@@ -15,7 +15,7 @@ from content.registrations import seats_taken
 from federation.clock import FrozenClock
 from federation.http import AddressPolicy, SafeClient
 from outbox.lookup import store_remote_post
-from outbox.registrations import RegistrationError, decide, register_web
+from outbox.registrations import InvalidRegistration, RegistrationError, decide, register_web
 from outbox.models import Activity
 
 BASE = "https://ours.example"
@@ -62,10 +62,15 @@ async def test_web_registration_counts_delegates_and_refuses_when_full(inst):
     ({"name": "  "}, "give your name"),
     ({"email": "not-an-address"}, "valid e-mail"),
     ({"email": "a@b.c" + "x" * 400}, "valid e-mail"),
-    ({"delegates": 0}, "1 to 50 delegates"),
-    ({"delegates": 51}, "1 to 50 delegates"),
+    ({"delegates": 0}, "from 1 to 50"),
+    ({"delegates": 51}, "from 1 to 50"),
     ({"delegates": "two"}, "whole number"),
     ({"message": "x" * 2001}, "longer than 2000"),
+    ({"name": "<b></b>"}, "give your name"),
+    ({"name": "A" * 256}, "name is longer than 255"),
+    ({"union_name": "U" * 256}, "union's name is longer than 255"),
+    ({"email": "a@example."}, "valid e-mail"),
+    ({"email": "a b@example.org"}, "valid e-mail"),
 ])
 async def test_web_registration_field_checks(inst, changes, reason):
     m = await meeting(inst)
@@ -131,3 +136,12 @@ async def test_peer_event_becomes_a_meeting_whose_sequence_rises(inst):
     await store_remote_post(inst, cancelled)
     m = await Meeting.get(post_id=post.id)
     assert (m.sequence, m.status) == (2, "cancelled")
+
+
+async def test_web_registration_reports_every_problem_at_once(inst):
+    m = await meeting(inst)
+    with pytest.raises(InvalidRegistration) as caught:
+        await register_web(inst, m, **person(name="", email="nope", delegates="lots"))
+    reasons = caught.value.reasons
+    assert len(reasons) == 3 and "your name" in reasons[0] and "e-mail" in reasons[1] and "delegates" in reasons[2]
+    assert await Registration.all().count() == 0

@@ -70,9 +70,10 @@ async def test_registrations_table_and_csv(inst):
     table = inst.cli("meeting", "registrations", ap_id).stdout
     assert "ana@dock.example" in table and "accepted" in table
     rows = list(csv.reader(io.StringIO(inst.cli("meeting", "registrations", ap_id, "--csv").stdout)))
-    assert rows[0] == ["name", "union", "email", "delegates", "via", "state", "message", "registered"]
-    assert rows[1][:7] == ["Ana", "Dockers", "ana@dock.example", "2", "web", "accepted", "We come by train, see you"]
-    assert rows[1][7].startswith("2036-07-06T10:00:00")
+    assert rows[0] == ["name", "union", "e-mail", "fediverse actor", "via", "delegates", "state", "message",
+                       "registered at"]
+    assert rows[1][:8] == ["Ana", "Dockers", "ana@dock.example", "", "web", "2", "accepted", "We come by train, see you"]
+    assert rows[1][8].startswith("2036-07-06T10:00:00")
     assert rows[2][0].startswith("'="), "a formula stays text in a spreadsheet"
 
 

@@ -127,3 +127,26 @@ async def test_network_feed_has_ours_and_received_public_events_only(site, make_
     assert "Circolo Arci" in str(gancio["LOCATION"]) and "Bologna" in str(gancio["LOCATION"])
     assert str(gancio["DESCRIPTION"]) == "Assemblea aperta."
     assert len({str(e["UID"]) for e in events(cal)}) == len(events(cal)) == 2
+
+
+async def test_extreme_but_accepted_dates_do_not_break_the_calendars(site):
+    from zoneinfo import ZoneInfo as Zone
+
+    from web.meeting_items import network_items
+    from web.meetings import span
+    client, inst = site
+    actor = "https://gancio.example/federation/u/gancio"
+    late = {**gancio_event("https://gancio.example/federation/m/20", actor),
+            "startTime": "9999-12-31T22:00:00Z", "endTime": "9999-12-31T23:59:00Z"}
+    early = {**gancio_event("https://gancio.example/federation/m/21", actor),
+             "startTime": "1900-01-01T00:00:00Z", "endTime": "1900-01-01T02:00:00Z", "timezone": "Europe/Paris"}
+    await store_remote_post(inst, late)
+    await store_remote_post(inst, early)
+    cal = parse(await client.get("/calendar.ics"))
+    starts = sorted(e.decoded("DTSTART").astimezone(timezone.utc) for e in events(cal))
+    assert starts == [datetime(1900, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, 22, 0, tzinfo=timezone.utc)]
+    assert (await client.get("/calendar")).status_code == 200
+    assert (await client.get("/calendar?when=past")).status_code == 200
+    # A reader 14 hours ahead of UTC would be in year 10000: shown in UTC instead of a crash.
+    item = next(i for i in await network_items(inst, None) if i.start.year == 9999)
+    assert "(UTC, UTC+00:00)" in span(item, Zone("Pacific/Kiritimati"))

@@ -133,3 +133,18 @@ async def test_network_calendar_filters(site, make_meeting):
     nothing = await client.get("/calendar?kind=plenary")
     assert nothing.status_code == 200 and "No meetings match these filters." in nothing.text
     assert "No meetings" in (await client.get("/calendar?when=past")).text
+
+
+async def test_the_register_link_in_the_summary_leads_to_the_registration_section(site, make_meeting):
+    client, inst = site
+    meeting, mid = await make_meeting(join_mode="free")
+    event = (await client.get(f"/meetings/{mid}", headers={"Accept": "application/activity+json"})).json()
+    links = set(re.findall(r'href="([^"]+/register)"', event["summary"]))
+    assert links == {f"{inst.urls.meeting(mid)}/register"}
+    [link] = links
+    path = link.removeprefix(inst.urls.base)
+    answer = await client.get(path, headers=BROWSER)  # what a Mastodon reader's click does
+    assert answer.status_code == 303 and answer.headers["location"] == f"/meetings/{mid}#registration"
+    page = await client.get(answer.headers["location"], headers=BROWSER)
+    assert page.status_code == 200 and '<section id="registration"' in page.text
+    assert (await client.get("/meetings/nope/register", headers=BROWSER)).status_code == 404
