@@ -34,9 +34,11 @@ def _title(item: dict, url: str) -> str:
     return name[:MAX_TITLE]
 
 
-async def index_remote(post: Post, now: datetime) -> int:
-    """Replace the indexed documents of a remote post by those it carries now; how many."""
-    await forget_remote([post.id])
+async def index_remote(post: Post, now: datetime, *, replace: bool = True) -> int:
+    """Replace the indexed documents of a remote post by those it carries now; how many.
+    `replace=False` for a post just created (nothing to forget: one query less per Create)."""
+    if replace:
+        await forget_remote([post.id])
     rows = []
     for item in post.attachments if isinstance(post.attachments, list) else []:
         url = safe_url(item.get("url")) if isinstance(item, dict) else None

@@ -64,7 +64,8 @@ async def save_remote_post(inst: Instance, doc: dict, *, via: str = "fetch") -> 
     existing = await Post.filter(ap_id=parsed.ap_id).first()
     if existing is None:
         post = await Post.create(ap_id=parsed.ap_id, local=False, **fields)
-        await library.index_remote(post, inst.now())
+        if post.attachments:
+            await library.index_remote(post, inst.now(), replace=False)
         await sync_remote_meeting(post)
         return post, True
     if existing.author_uri != parsed.author_uri:
