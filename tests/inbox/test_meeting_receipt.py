@@ -2,8 +2,11 @@
 registration read; bad ones are refused or stored harmlessly (interop notes C.6 items 38-40)."""
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime, timezone
 
+import httpx
 import pytest
 
 from actors.instance import Instance
@@ -14,6 +17,7 @@ from content.models import Meeting, Post
 from federation.clock import FrozenClock
 from federation.http import AddressPolicy, SafeClient
 from inbox.handlers import Ignored, posts
+from web.app import create_app
 
 BASE = "https://ours.example"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -302,3 +306,23 @@ async def test_a_mobilizon_group_events_actor_is_an_organiser(setup):
     other = mobilizon_event(id="https://mobilizon.example/events/6", uuid=None, actor="https://evil.example/@bob")
     await posts.on_create(inst, create(other), peers["mobilizon.example"])
     assert (await meeting_of(other["id"])).organizers == [MOBILIZON]
+
+
+async def test_received_mobilizon_and_gancio_events_read_right_in_the_network_calendar(setup):
+    """Through the inbox as a peer sends them, then as a reader sees them on /calendar: a Mobilizon
+    Event whose `location` is an array (FEP-8a8e hybrid), a Gancio one whose `location` is a string."""
+    inst, peers = setup
+    hybrid = [{"type": "Place", "name": "Bourse du Travail",
+               "address": {"type": "PostalAddress", "streetAddress": "3 rue X", "addressLocality": "Paris"}},
+              {"type": "VirtualLocation", "name": "Jitsi", "url": "https://meet.example/health"}]
+    await posts.on_create(inst, create(mobilizon_event(location=hybrid)), peers["mobilizon.example"])
+    await posts.on_create(inst, create(gancio_event("Circolo Arci, Via Roma 1, Bologna")), peers["gancio.example"])
+    app = create_app(inst, version="test")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=inst.urls.base) as client:
+        page = await client.get("/calendar", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    shown = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text)))
+    assert "Health WG monthly call" in shown and "Bourse du Travail" in shown and "Paris" in shown
+    assert "Assemblea" in shown and "Circolo Arci, Via Roma 1, Bologna" in shown
+    # Times as the organisers gave them: 18:00 in Paris (Mobilizon), 18:00 at +02:00 (Gancio, no zone).
+    assert "18:00" in shown
