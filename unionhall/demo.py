@@ -1,5 +1,6 @@
-"""`unionhall demo`: fill a fresh instance with a realistic profile and a few multilingual
-statements, so a `make run` user sees the site, the admin and federation with something in them.
+"""`unionhall demo`: fill a fresh instance with a realistic profile, meetings and a few
+multilingual statements, so a `make run` user sees the site, the admin, the calendars and
+federation with something in them.
 
 Everything goes through the outbox, as an admin's own actions would: followers (if any) receive
 it all. The words come from the documents this project grew from: the International Labour
@@ -8,13 +9,15 @@ striking miners, and a call to send declarations of solidarity.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from actors import local
 from actors.instance import Instance
 from actors.models import LocalActor
+from content.meeting_input import MeetingInput
 from content.models import Post
-from outbox import profile, statements
+from outbox import meetings, profile, statements
 from unionhall.commands import CommandError, opened
 from unionhall.settings import Settings
 
@@ -41,25 +44,30 @@ MEETINGS = [
                   "es": "derechos de las personas migrantes, migraciones"}),
 ]
 
-MONTHS = {
-    "en": "January February March April May June July August September October November December".split(),
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split(),
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre".split(),
+TITLE = {"en": "Virtual thematic meeting: {topic}", "fr": "Réunion thématique virtuelle : {topic}",
+         "es": "Reunión temática virtual: {topic}"}
+DESCRIPTION = {
+    "en": ("Virtual thematic meeting of the International Labour Network of Solidarity and Struggles. As with all "
+           "union action, this only makes sense if we start from our professional and sectoral situations: bring "
+           "the experience of your workplace."),
+    "fr": ("Réunion thématique virtuelle du Réseau syndical international de solidarité et de luttes. Comme toute "
+           "action syndicale, cela n'a de sens qu'à partir de nos situations professionnelles et sectorielles : "
+           "apportez l'expérience de votre lieu de travail."),
+    "es": ("Reunión temática virtual de la Red Sindical Internacional de Solidaridad y de Luchas. Como toda acción "
+           "sindical, solo tiene sentido si partimos de nuestras situaciones profesionales y sectoriales: trae la "
+           "experiencia de tu lugar de trabajo."),
 }
-
-MEETING = {
-    "en": ("Virtual thematic meeting of the International Labour Network of Solidarity and Struggles: {topic}.\n\n"
-           "Saturday {day} {month}, 16:00 UTC, online. As with all union action, this only makes sense if we start "
-           "from our professional and sectoral situations: bring the experience of your workplace.\n\n"
-           "To take part, reply to this statement. #ILNSS #meeting #{tag}"),
-    "fr": ("Réunion thématique virtuelle du Réseau syndical international de solidarité et de luttes : {topic}.\n\n"
-           "Samedi {day} {month}, 16 h UTC, en ligne. Comme toute action syndicale, cela n'a de sens qu'à partir de "
-           "nos situations professionnelles et sectorielles : apportez l'expérience de votre lieu de travail.\n\n"
-           "Pour participer, répondez à cette déclaration. #ILNSS #meeting #{tag}"),
-    "es": ("Reunión temática virtual de la Red Sindical Internacional de Solidaridad y de Luchas: {topic}.\n\n"
-           "Sábado {day} de {month}, 16:00 UTC, en línea. Como toda acción sindical, solo tiene sentido si partimos "
-           "de nuestras situaciones profesionales y sectoriales: trae la experiencia de tu lugar de trabajo.\n\n"
-           "Para participar, responde a esta declaración. #ILNSS #meeting #{tag}"),
+INTERNATIONAL = {
+    "titles": {"en": "International meeting of the Network", "fr": "Rencontre internationale du Réseau",
+               "es": "Encuentro internacional de la Red"},
+    "descriptions": {
+        "en": ("Four days of plenaries and sector and thematic working groups, in Dijon. Each union registers its "
+               "delegates here; the organisers confirm each registration."),
+        "fr": ("Quatre jours de plénières et de groupes de travail sectoriels et thématiques, à Dijon. Chaque "
+               "syndicat inscrit ici ses délégué·es ; les organisateurs confirment chaque inscription."),
+        "es": ("Cuatro días de plenarias y de grupos de trabajo sectoriales y temáticos, en Dijon. Cada sindicato "
+               "inscribe aquí a sus delegados y delegadas; la organización confirma cada inscripción."),
+    },
 }
 
 SOLIDARITY = {
@@ -101,9 +109,26 @@ def meeting_dates(today: date, count: int) -> list[date]:
     return [first + timedelta(weeks=4 * n) for n in range(count)]
 
 
-def meeting_texts(tag: str, topics: dict[str, str], day: date) -> dict[str, str]:
-    return {lang: template.format(topic=topics[lang], tag=tag, day=day.day, month=MONTHS[lang][day.month - 1])
-            for lang, template in MEETING.items()}
+def thematic_meeting(tag: str, topics: dict[str, str], day: date) -> MeetingInput:
+    """One of the Network's virtual thematic meetings: two hours online, from 16:00 UTC."""
+    begin = datetime(day.year, day.month, day.day, 16, 0, tzinfo=timezone.utc)
+    return MeetingInput(titles={lang: TITLE[lang].format(topic=topic) for lang, topic in topics.items()},
+                        descriptions=dict(DESCRIPTION), start=begin, end=begin + timedelta(hours=2), timezone="UTC",
+                        online_url=f"https://meet.example/ilnss-{tag}", kind="thematic", theme=tag)
+
+
+def international_meeting(today: date) -> MeetingInput:
+    """Four days in Dijon, some months ahead, registration of delegates with the organisers' approval."""
+    first = today + timedelta(days=120)
+    first += timedelta(days=(3 - first.weekday()) % 7)  # a Thursday to a Sunday
+    paris = ZoneInfo("Europe/Paris")
+    return MeetingInput(titles=dict(INTERNATIONAL["titles"]), descriptions=dict(INTERNATIONAL["descriptions"]),
+                        start=datetime(first.year, first.month, first.day, 9, 0, tzinfo=paris),
+                        end=datetime(first.year, first.month, first.day, 17, 0, tzinfo=paris) + timedelta(days=3),
+                        timezone="Europe/Paris", place_name="Bourse du travail",
+                        address={"streetAddress": "17 rue du Transvaal", "addressLocality": "Dijon",
+                                 "addressCountry": "FR"},
+                        kind="international", theme="internationalism", capacity=120, join_mode="approval")
 
 
 def demo_profile(base: str, name: str, *, approve_followers: bool = False) -> profile.ProfileInput:
@@ -120,7 +145,7 @@ class DemoRefused(Exception):
 
 
 async def fill(inst: Instance, union: LocalActor) -> list[Post]:
-    """The demo profile, then the statements oldest first (the appeal ends up on top)."""
+    """The demo profile, the meetings, then the statements (the appeal ends up on top)."""
     if await Post.filter(local=True).exists():
         # Never mixes demo statements into a real union's: a fresh instance only.
         raise DemoRefused("this instance already has statements: the demo only fills a fresh instance "
@@ -134,7 +159,8 @@ async def fill(inst: Instance, union: LocalActor) -> list[Post]:
     now = inst.now()
     published = []
     for (tag, topics), day in zip(MEETINGS, meeting_dates(now.date(), len(MEETINGS))):
-        published.append(await statements.publish(inst, union, meeting_texts(tag, topics, day)))
+        published.append((await meetings.create_meeting(inst, union, thematic_meeting(tag, topics, day))).post)
+    published.append((await meetings.create_meeting(inst, union, international_meeting(now.date()))).post)
     published.append(await statements.publish(inst, union, SOLIDARITY))
     published.append(await statements.publish(inst, union, APPEAL, appeal=True, appeal_until=now + timedelta(days=30)))
     return published
@@ -149,7 +175,8 @@ async def run(settings: Settings) -> int:
             published = await fill(inst, union)
         except DemoRefused as exc:
             raise CommandError(str(exc)) from exc
-    print(f"Demo profile and {len(published)} statements published for @{union.username}@{inst.urls.host}:")
+    print(f"Demo profile, {len(published)} meetings and statements published for "
+          f"@{union.username}@{inst.urls.host}:")
     for post in reversed(published):
         print(f"  {post.ap_id}")
     return 0

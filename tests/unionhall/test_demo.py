@@ -32,9 +32,9 @@ async def fresh(tmp_path):
 
 async def test_demo_fills_a_fresh_instance_and_refuses_a_second_run(fresh):
     result = fresh.cli("demo")
-    assert "7 statements published for @union@" in result.stdout
+    assert "8 meetings and statements published for @union@" in result.stdout
     rows = await fresh.sql("SELECT content_map, appeal, language FROM content_post WHERE local = $1", True)
-    assert len(rows) == 7
+    assert len(rows) == 8
     maps = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in rows]
     assert all(set(m) == {"en", "fr", "es"} for m in maps)
     assert {r[2] for r in rows} == {"en"}
@@ -44,12 +44,12 @@ async def test_demo_fills_a_fresh_instance_and_refuses_a_second_run(fresh):
     assert await fresh.sql("SELECT name, sector, country FROM actors_local WHERE kind = 'union'") == [
         ("Our Union", "Railways", "FR")]
     assert await fresh.sql("SELECT type, count(*) FROM outbox_activity GROUP BY type ORDER BY type") == [
-        ("Create", 7), ("Update", 1)]
+        ("Create", 8), ("Update", 1)]
 
     again = fresh.cli("demo", check=False)
     assert again.returncode == 2 and "already has statements" in again.stderr
     assert "Traceback" not in again.stderr
-    assert await fresh.post_count(local=True) == 7
+    assert await fresh.post_count(local=True) == 8
 
     # What a `make run` user then sees.
     fresh.start()
@@ -60,8 +60,10 @@ async def test_demo_fills_a_fresh_instance_and_refuses_a_second_run(fresh):
         actor = (await client.get(fresh.actor_uri, headers={"Accept": "application/activity+json"})).json()
         assert [f["name"] for f in actor["attachment"]] == ["Sector", "Country", "Website", "Network",
                                                              "Thematic meetings"]
-        meetings = await client.get(f"{fresh.url}/tags/meeting")
-        assert meetings.status_code == 200 and meetings.text.count("Virtual thematic meeting") == 5
+        meetings = await client.get(f"{fresh.url}/meetings")
+        assert meetings.status_code == 200 and meetings.text.count("Virtual thematic meeting:") == 5
+        assert "International meeting of the Network" in meetings.text
+        assert (await client.get(f"{fresh.url}/@union/calendar.ics")).text.count("BEGIN:VEVENT") == 6
 
 
 async def test_demo_statements_and_profile_reach_followers(site):
@@ -73,15 +75,16 @@ async def test_demo_statements_and_profile_reach_followers(site):
     await Follower.create(local=union, remote=remote, follow_id="https://far.example/f/1", state=FollowState.ACCEPTED,
                           created_at=datetime.now(timezone.utc))
     posts = await demo.fill(inst, union)
-    assert len(posts) == 7 and posts[-1].appeal and posts[-1].appeal_until > inst.now()
+    assert len(posts) == 8 and posts[-1].appeal and posts[-1].appeal_until > inst.now()
+    assert [p.type for p in posts] == ["Event"] * 6 + ["Note"] * 2
     activities = await Activity.all()
-    assert sorted(a.type for a in activities) == ["Create"] * 7 + ["Update"]
+    assert sorted(a.type for a in activities) == ["Create"] * 8 + ["Update"]
     for activity in activities:
         inboxes = [d.inbox for d in await Delivery.filter(envelope__activity_id=activity.ap_id)]
         assert inboxes == ["https://far.example/inbox"], activity.type
     with pytest.raises(demo.DemoRefused):
         await demo.fill(inst, union)
-    assert await Post.filter(local=True).count() == 7
+    assert await Post.filter(local=True).count() == 8
 
 
 
@@ -104,9 +107,11 @@ def test_meetings_are_future_saturdays():
     days = demo.meeting_dates(date(2026, 12, 2), 5)
     assert all(d.weekday() == 5 for d in days)
     assert days[0] >= date(2026, 12, 16) and days == sorted(set(days))
-    texts = demo.meeting_texts("feminism", demo.MEETINGS[0][1], days[0])
-    assert "Samedi 19 décembre" in texts["fr"] and "Saturday 19 December" in texts["en"]
-    assert "Sábado 19 de diciembre" in texts["es"]
+    first = demo.thematic_meeting("feminism", demo.MEETINGS[0][1], days[0])
+    assert first.start == datetime(2026, 12, 19, 16, 0, tzinfo=timezone.utc) and first.kind == "thematic"
+    assert first.titles["fr"] == "Réunion thématique virtuelle : droits des femmes et féminisme"
+    dijon = demo.international_meeting(date(2026, 12, 2))
+    assert dijon.start.weekday() == 3 and (dijon.end - dijon.start).days == 3 and dijon.join_mode == "approval"
 
 
 def _init(tmp_path, *extra: str) -> subprocess.CompletedProcess:
