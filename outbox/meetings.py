@@ -31,12 +31,7 @@ from outbox.models import Activity
 log = logging.getLogger("unionhall.meetings")
 
 __all__ = ["MeetingError", "create_meeting", "update_meeting", "postpone_meeting", "cancel_meeting",
-           "delete_meeting", "announce_open_registrations", "meeting_document", "seats_taken"]
-
-
-async def seats_taken(meeting: Meeting) -> int:
-    """Accepted delegates (content.registrations counts them, with the states that hold a seat)."""
-    return await registrations.seats_taken(meeting)
+           "delete_meeting", "announce_open_registrations", "meeting_document"]
 
 
 async def _organizer_names(meeting: Meeting) -> dict[str, str]:
@@ -52,7 +47,7 @@ async def meeting_document(inst: Instance, meeting: Meeting, post: Post | None =
     for local in await LocalActor.filter(kind="union"):
         if inst.uri_of(local) in names:
             names[inst.uri_of(local)] = local.name or local.username
-    taken = await seats_taken(meeting) if meeting.local else None
+    taken = await registrations.seats_taken(meeting) if meeting.local else None
     return event_json(inst.urls.base, post, meeting, names, seats_taken=taken)
 
 

@@ -11,9 +11,10 @@ from starlette.routing import Route
 
 from actors.local import get_by_username
 from content.models import Meeting, Post, Tombstone
+from content.registrations import seats_taken
 from federation.vocab import AS_CONTEXT
 from outbox.collection import activity_document
-from outbox.meetings import meeting_document, seats_taken
+from outbox.meetings import meeting_document
 from web.negotiation import ap_response, json_error, wants_activity_json
 
 UPCOMING_SHOWN = 200
