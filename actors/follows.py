@@ -72,3 +72,8 @@ async def stop_following(local: LocalActor, remote: RemoteActor) -> Following | 
 
 async def is_followed_by_local(remote_uri: str) -> bool:
     return await Following.filter(remote__uri=remote_uri, state=FollowState.ACCEPTED).exists()
+
+
+async def set_notify(local: LocalActor, remote: RemoteActor, on: bool) -> None:
+    """The bell: notify us of each new post of theirs (kept across the request and its Accept)."""
+    await Following.filter(local=local, remote=remote).update(notify=on)

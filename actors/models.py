@@ -43,6 +43,8 @@ class RemoteActor(Model):
     key_id = fields.CharField(max_length=2048, default="", db_index=True)
     public_key_pem = fields.TextField(default="")
     icon_url = fields.CharField(max_length=2048, default="")
+    # manuallyApprovesFollowers: a follow of theirs stays "requested" until they answer.
+    locked = fields.BooleanField(default=False)
     fetched_at = fields.DatetimeField()
     deleted_at = fields.DatetimeField(null=True)
 
@@ -85,6 +87,8 @@ class Following(Model):
     follow_id = fields.CharField(max_length=2048, unique=True)
     state = fields.CharField(max_length=16, default=FollowState.PENDING)
     created_at = fields.DatetimeField()
+    # The bell of Mastodon apps (follow with notify=true): each new post of theirs is a "status" notification.
+    notify = fields.BooleanField(default=False)
 
     class Meta:
         table = "actors_following"
@@ -129,3 +133,68 @@ class LoginAttempt(Model):
 
     class Meta:
         table = "actors_login_attempt"
+
+
+# A client application registered through POST /api/v1/apps or the development settings page.
+# The client secret is kept only as a SHA-256 hash (it is shown once, when the app is made).
+class OAuthApp(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=255)
+    website = fields.CharField(max_length=2048, default="")
+    redirect_uris = fields.JSONField(default=list)
+    scopes = fields.CharField(max_length=1024, default="read")
+    client_id = fields.CharField(max_length=64, unique=True)
+    secret_hash = fields.CharField(max_length=64)
+    # Made by a staff login on the development settings page (None: registered by a client).
+    owner = fields.ForeignKeyField("models.Login", related_name="apps", null=True, on_delete=fields.CASCADE)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "actors_oauth_app"
+
+
+# An authorization code: single use, short-lived, bound to its redirect URI and PKCE challenge.
+class OAuthCode(Model):
+    id = fields.IntField(primary_key=True)
+    code_hash = fields.CharField(max_length=64, unique=True)
+    app = fields.ForeignKeyField("models.OAuthApp", related_name="codes", on_delete=fields.CASCADE)
+    login = fields.ForeignKeyField("models.Login", related_name="codes", on_delete=fields.CASCADE)
+    scopes = fields.CharField(max_length=1024)
+    redirect_uri = fields.CharField(max_length=2048)
+    code_challenge = fields.CharField(max_length=128, default="")
+    expires_at = fields.DatetimeField()
+    used = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "actors_oauth_code"
+
+
+# An access token (and its refresh token), stored as SHA-256 hashes. `login` is None for a
+# client_credentials token, which acts for no one.
+class OAuthToken(Model):
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    refresh_hash = fields.CharField(max_length=64, null=True, unique=True)
+    app = fields.ForeignKeyField("models.OAuthApp", related_name="tokens", on_delete=fields.CASCADE)
+    login = fields.ForeignKeyField("models.Login", related_name="tokens", null=True, on_delete=fields.CASCADE)
+    scopes = fields.CharField(max_length=1024)
+    created_at = fields.DatetimeField()
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True, db_index=True)
+
+    class Meta:
+        table = "actors_oauth_token"
+
+
+# Where a union's staff stopped reading (GET/POST /api/v1/markers), shared by all their apps.
+class Marker(Model):
+    id = fields.IntField(primary_key=True)
+    actor = fields.ForeignKeyField("models.LocalActor", related_name="markers", on_delete=fields.CASCADE)
+    timeline = fields.CharField(max_length=16)  # "home" | "notifications"
+    last_read_id = fields.CharField(max_length=32)
+    version = fields.IntField(default=0)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "actors_marker"
+        unique_together = (("actor", "timeline"),)

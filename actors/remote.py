@@ -95,6 +95,7 @@ def validate_actor(doc: dict, uri: str) -> dict:
         inbox=inbox, shared_inbox=shared, followers_url=_endpoint(doc.get("followers")),
         key_id=key_id if isinstance(key_id, str) else "", public_key_pem=pem if isinstance(pem, str) else "",
         icon_url=_http_url(doc.get("icon")),
+        locked=doc.get("manuallyApprovesFollowers") is True,
     )
 
 

@@ -80,7 +80,7 @@ def note_json(
     if appeal:
         languages = {lang: text + appeal_paragraph(lang, appeal_until) for lang, text in languages.items()}
     primary_html = next(iter(languages.values()), "")
-    content = primary_html + _other_languages(url, list(languages)[1:])
+    content = primary_html + other_languages(url, list(languages)[1:])
 
     mention_tags: list[dict] = []
     cc = [followers_url]
@@ -144,7 +144,7 @@ def _emit_languages(content_map: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _other_languages(url: str, languages: list[str]) -> str:
+def other_languages(url: str, languages: list[str]) -> str:
     if not languages:
         return ""
     links = " · ".join(

@@ -4,6 +4,8 @@ from __future__ import annotations
 from tortoise import fields
 from tortoise.models import Model
 
+from content.ids import snowflake
+
 
 # A Note, Article, Page, Event or Question, ours or a peer's.
 #
@@ -37,6 +39,9 @@ class Post(Model):
     appeal_until = fields.DatetimeField(null=True)
     # Hidden by our admin (e.g. a declaration on our appeal): kept, not shown.
     hidden = fields.BooleanField(default=False)
+    # The id the Mastodon client API shows (time-ordered, shared with boosts); rows older than
+    # the column got theirs in migration 0005.
+    sid = fields.BigIntField(null=True, unique=True, default=snowflake)
 
     class Meta:
         table = "content_post"
@@ -68,6 +73,8 @@ class Interaction(Model):
     object_uri = fields.CharField(max_length=2048, db_index=True)
     local = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
+    # A boost is a status of its own in the Mastodon client API: its id, in the posts' id space.
+    sid = fields.BigIntField(null=True, unique=True, default=snowflake)
 
     class Meta:
         table = "content_interaction"

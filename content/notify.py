@@ -1,12 +1,12 @@
 """Notifications for the union's admin: who followed, asked to follow, replied, mentioned us,
-boosted or liked our statements. One per activity, however often the activity arrives."""
+boosted or liked our statements, edited a post we boosted or liked, or posted with our bell on. One per activity, however often the activity arrives."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from content.models import Notification
 
-KINDS = ("follow", "follow_request", "mention", "reply", "reblog", "favourite",
+KINDS = ("follow", "follow_request", "mention", "reply", "reblog", "favourite", "update", "status",
          "registration", "registration_request", "registration_withdrawn")
 
 

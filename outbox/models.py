@@ -19,3 +19,17 @@ class Activity(Model):
 
     class Meta:
         table = "outbox_activity"
+
+
+# A client's Idempotency-Key on POST /api/v1/statuses: a retried request returns the status
+# the first one made instead of publishing twice. Kept a day, as Mastodon does.
+class IdempotencyKey(Model):
+    id = fields.IntField(primary_key=True)
+    login_id = fields.IntField()
+    key = fields.CharField(max_length=255)
+    post_ap_id = fields.CharField(max_length=2048)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "outbox_idempotency_key"
+        unique_together = (("login_id", "key"),)

@@ -25,6 +25,7 @@ from web.auth import require_login
 
 NOTIFICATION_WORDS = {"follow": "followed you", "follow_request": "asked to follow you", "reply": "replied",
                       "mention": "mentioned you", "reblog": "boosted", "favourite": "liked",
+                      "update": "edited a post you boosted or liked", "status": "posted",
                       "registration": "registered for", "registration_request": "asked to register for",
                       "registration_withdrawn": "withdrew from"}
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from actors.instance import Instance
 from actors.follows import is_followed_by_local
-from actors.models import RemoteActor
+from actors.models import Following, FollowState, RemoteActor
 from content.as2 import SUPPORTED_TYPES, as_list, attributed_to, id_of
 from content import library, notify
-from content.models import Post, Tombstone
+from content.models import Interaction, Post, Tombstone
 from federation.addresses import FetchError
 from federation.hosts import same_origin_host
 from federation.http import is_temporary
@@ -63,6 +63,7 @@ async def on_create(inst: Instance, activity: dict, signer: RemoteActor) -> str:
     except LookupError_ as exc:
         raise Ignored(exc.reason) from exc
     await _notify_addressed(inst, post, activity["id"])
+    await _notify_subscribed(inst, post, activity["id"])
     return f"stored {post.type} {post.ap_id}"
 
 
@@ -76,6 +77,19 @@ async def _notify_addressed(inst: Instance, post, activity_id: str) -> None:
         return
     await notify.record(kind, actor_uri=post.author_uri, object_uri=post.ap_id, activity_id=activity_id,
                         now=inst.now())
+
+
+async def _notify_subscribed(inst: Instance, post: Post, activity_id: str) -> None:
+    """We follow the author with the bell on: a new post of theirs is a "status" notification, as in
+    Mastodon, which leaves out replies to others. One notification per activity: a reply to us stays
+    a reply."""
+    if post.in_reply_to:
+        parent = await Post.filter(ap_id=post.in_reply_to).first()
+        if parent is None or parent.author_uri != post.author_uri:
+            return
+    if await Following.filter(remote__uri=post.author_uri, state=FollowState.ACCEPTED, notify=True).exists():
+        await notify.record("status", actor_uri=post.author_uri, object_uri=post.ap_id, activity_id=activity_id,
+                            now=inst.now())
 
 
 async def on_update_object(inst: Instance, activity: dict, signer: RemoteActor) -> str:
@@ -93,7 +107,16 @@ async def on_update_object(inst: Instance, activity: dict, signer: RemoteActor) 
         raise Ignored(exc.reason) from exc
     if not stored:  # older than what we have, or (no `updated`) the same content again
         raise Ignored(f"not newer than what we have, or unchanged: {oid}")
+    await _notify_edited(inst, existing, activity["id"])
     return f"updated {oid}"
+
+
+async def _notify_edited(inst: Instance, post: Post, activity_id: str) -> None:
+    """A post we boosted or liked was edited: Mastodon tells its users ("update"), so staff on a
+    Mastodon app learn that what they cross-posted now says something else."""
+    if await Interaction.filter(object_uri=post.ap_id, local=True).exists():
+        await notify.record("update", actor_uri=post.author_uri, object_uri=post.ap_id, activity_id=activity_id,
+                            now=inst.now())
 
 
 async def on_delete_object(inst: Instance, activity: dict, signer: RemoteActor) -> str:

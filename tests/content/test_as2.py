@@ -39,8 +39,10 @@ def parse(obj: dict) -> ParsedObject:
 
 
 def test_parsed_object_has_exactly_the_peer_supplied_post_columns():
-    # Columns our own admin sets (appeal flags, hiding a declaration) are not a peer's to supply.
-    post_columns = set(Post._meta.fields_map) - {"id", "local", "appeal", "appeal_until", "hidden", "media", "meeting"}
+    # Columns our own admin sets (appeal flags, hiding a declaration) or we number (the client API's
+    # sid) are not a peer's to supply.
+    post_columns = set(Post._meta.fields_map) - {"id", "local", "appeal", "appeal_until", "hidden", "media", "meeting",
+                                                 "sid"}
     assert {f.name for f in fields(ParsedObject)} == post_columns
 
 

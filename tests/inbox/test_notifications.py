@@ -83,3 +83,47 @@ async def test_an_unrelated_post_from_a_followed_account_notifies_nobody(setup):
                                  "object": note(3)}, bob)
     assert await Post.filter(ap_id=note(3)["id"]).exists()
     assert await kinds() == []
+
+
+async def test_an_edit_of_a_post_we_boosted_is_an_update_notification_and_others_are_not(setup):
+    from content.models import Interaction
+
+    inst, bob = setup
+    union_uri = UNION
+    shared, other = note(5, cc=[UNION]), note(6, cc=[UNION])
+    for n, doc in ((5, shared), (6, other)):
+        await posts.on_create(inst, {"id": f"https://peer.example/c/{n}", "type": "Create", "actor": bob.uri,
+                                     "object": doc}, bob)
+    await Interaction.create(kind="announce", activity_id=f"{BASE}/activities/b1", actor_uri=union_uri,
+                             object_uri=shared["id"], local=True, created_at=inst.now())
+    await Notification.all().delete()
+    for n, doc in ((5, shared), (6, other)):
+        edited = {**doc, "content": "<p>edited</p>", "updated": "2026-09-23T09:00:00Z"}
+        await posts.on_update_object(inst, {"id": f"https://peer.example/u/{n}", "type": "Update", "actor": bob.uri,
+                                            "object": edited}, bob)
+    rows = await Notification.all()
+    assert [(r.kind, r.object_uri, r.actor_uri) for r in rows] == [("update", shared["id"], bob.uri)]
+
+
+async def test_with_the_bell_on_a_followed_accounts_new_posts_notify_but_not_its_replies_to_others(setup):
+    from actors.models import Following, LocalActor
+
+    inst, bob = setup
+    union = await LocalActor.get(username="rail")
+    following = await Following.create(local=union, remote=bob, follow_id="https://ours.example/f/1",
+                                       state="accepted", created_at=inst.now())
+    reply_to_other = note(8, inReplyTo="https://else.example/notes/1")
+    quiet = note(7)
+    for n, doc in ((7, quiet), (8, reply_to_other)):
+        await posts.on_create(inst, {"id": f"https://peer.example/c/{n}", "type": "Create", "actor": bob.uri,
+                                     "object": doc}, bob)
+    assert await kinds() == []  # the bell is off
+
+    following.notify = True
+    await following.save()
+    thread = note(10, inReplyTo=note(9)["id"])
+    for n, doc in ((9, note(9)), (10, thread), (11, note(11, inReplyTo="https://else.example/notes/1"))):
+        await posts.on_create(inst, {"id": f"https://peer.example/c/{n}", "type": "Create", "actor": bob.uri,
+                                     "object": doc}, bob)
+    rows = await Notification.all().order_by("id")
+    assert [(r.kind, r.object_uri) for r in rows] == [("status", note(9)["id"]), ("status", thread["id"])]
