@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timezone
 
-from unionhall import commands, demo, meeting_commands
+from unionhall import app_commands, commands, demo, meeting_commands
 from unionhall.config_file import load_settings
 from unionhall.settings import Settings
 
@@ -84,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("domain")
     sub.add_parser("blocks", help="list domain blocks")
     meeting_commands.add_parser(sub)
+    app_commands.add_parser(sub)
     return p
 
 
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "post" else (lambda s: commands.edit(s, args.id, texts, args.summary)))
     elif args.command == "meeting":
         runner = lambda s: meeting_commands.run(s, args)  # noqa: E731
+    elif args.command == "app":
+        runner = lambda s: app_commands.run(s, args)  # noqa: E731
     elif args.command == "deliveries" and args.post:
         runner = lambda s: commands.post_deliveries(s, args.post)  # noqa: E731
     else:

@@ -11,7 +11,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from actors.instance import Instance
 from web import (activitypub, admin, admin_appeals, admin_profile, auth, compose_form, feeds, interact, library,
                  media, pages, timeline, wellknown)
-from web import admin_meetings, admin_registrations, calendars, meetings
+from web import admin_apps, admin_meetings, admin_registrations, calendars, meetings
+from web.api import cors
+from web.api import routes as api
 
 CSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
@@ -42,8 +44,8 @@ def create_app(inst: Instance, *, version: str, wake_inbox: Callable[[], None] =
     # calendars first: "/meetings/{mid}.ics" must win over the Event's "/meetings/{mid}".
     app = Starlette(routes=calendars.routes + wellknown.routes + activitypub.routes + pages.routes + feeds.routes + interact.routes + auth.routes + admin.routes + admin_appeals.routes + admin_profile.routes
                     + compose_form.routes + media.routes + library.routes + timeline.routes
-                    + meetings.routes + admin_meetings.routes + admin_registrations.routes,
-                    middleware=[Middleware(SecurityHeaders),
+                    + meetings.routes + admin_meetings.routes + admin_registrations.routes + admin_apps.routes + api.routes,
+                    middleware=[Middleware(SecurityHeaders), Middleware(cors.Cors),
                                 Middleware(auth.Sessions, https_only=inst.urls.base.startswith("https:"))],
                     lifespan=lifespan)
     app.state.inst = inst

@@ -228,7 +228,7 @@ async def compose_page(request: Request) -> Response:
 _MENTION = re.compile(r'<span class="h-card"[^>]*><a href="([^"]*)" class="u-url mention">@<span>[^<]*</span></a></span>')
 
 
-async def _editable_text(post: Post, body: str) -> str:
+async def editable_text(post: Post, body: str) -> str:
     """Our own rendered HTML back to the plain text the composer takes."""
     hrefs = [_html.unescape(h) for h in _MENTION.findall(body)]
     handles: dict[str, str] = {}
@@ -249,7 +249,7 @@ async def statement_edit(request: Request) -> Response:
     if request.method == "GET":
         draft = Draft(summary=post.summary)
         for n, (lang, body) in enumerate(languages(post)[:ROWS]):
-            draft.rows[n] = {"lang": lang, "text": await _editable_text(post, body)}
+            draft.rows[n] = {"lang": lang, "text": await editable_text(post, body)}
         attached = await Media.filter(post_id=post.id).order_by("id")
         draft.media_ids = [m.id for m in attached]
         return await _form(request, draft=draft, mode="edit", post=post, attached=attached)

@@ -11,13 +11,17 @@ a few.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Response, async_playwright
 
-from tests.e2e.harness import ROOT, Instance
+from tests.e2e.harness import ROOT, Instance, destroy, free_port, make_instance
 
 CHROMIUM = os.environ.get("UNIONHALL_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(os.environ.get("UNIONHALL_SCREENSHOTS", ROOT / "screenshots"))
@@ -85,3 +89,40 @@ async def visit(page: Page, url: str) -> Response:
     assert response is not None, url
     assert response.status == 200, f"{url}: HTTP {response.status}\n{(await response.text())[:2000]}"
     return response
+
+
+@contextmanager
+def serve_page(html: str) -> Iterator[str]:
+    """Serves `html` at every path on a port of its own (another origin than any instance: a
+    web client such as Elk, or a native app's callback); yields the origin."""
+    body = html.encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@asynccontextmanager
+async def running_union(tmp_path_factory, label: str) -> AsyncIterator[Instance]:
+    """A started instance holding the Solidaires union, destroyed afterwards."""
+    inst = await make_instance(tmp_path_factory.mktemp(label), "a", "solidaires", "Union syndicale Solidaires")
+    inst.start()
+    try:
+        yield inst
+    finally:
+        await destroy(inst)
