@@ -1,6 +1,6 @@
 """Run the Union Hall benchmarks and write their results as JSON to benchmarks/results/.
 
-    .venv/bin/python -m benchmarks.run [--db sqlite|postgres] [--quick] [--only fanout,ingest,crypto]
+    .venv/bin/python -m benchmarks.run [--db sqlite|postgres] [--quick] [--only fanout,ingest,crypto,api]
 
 (`make benchmark` runs it with the defaults: SQLite, full sizes.) What each benchmark measures
 is in benchmarks/README.md. Everything runs on 127.0.0.0/8; each wait has a deadline.
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import install_fake_key_cache
+from benchmarks.client_api import run_client_api
 from benchmarks.crypto_floor import run_crypto_floor
 from benchmarks.fanout import run_fanout
 from benchmarks.ingest import run_ingest
@@ -31,10 +32,10 @@ ROOT = RESULTS.parent.parent
 OVERALL_TIMEOUT = 3600.0
 
 FULL = {"followers": 1000, "inboxes": 300, "peers": 10, "rounds": 3, "actors": 100, "activities": 2000,
-        "in_flight": 32}
+        "in_flight": 32, "api_statuses": 300, "api_in_flight": 8}
 QUICK = {"followers": 100, "inboxes": 30, "peers": 10, "rounds": 2, "actors": 20, "activities": 200,
-         "in_flight": 32}
-ALL = ("fanout", "ingest", "crypto")
+         "in_flight": 32, "api_statuses": 40, "api_in_flight": 8}
+ALL = ("fanout", "ingest", "crypto", "api")
 
 
 def _machine() -> dict[str, Any]:
@@ -127,8 +128,28 @@ async def run(db: str, quick: bool, only: tuple[str, ...], profile_stamp: str | 
                                                  count_sql=count_sql)
             _print_ingest(out["ingest"])
             _print_profile(_profile_path(profile_stamp, db, "ingest"))
+        if "api" in only:
+            print(f"(d) client API: {2 * sizes['api_statuses']} statuses posted, home timeline paged ({db}) …",
+                  flush=True)
+            with tempfile.TemporaryDirectory(prefix="uh-bench-api-") as tmp:
+                out["api"] = await run_client_api(Path(tmp), db, statuses=sizes["api_statuses"],
+                                                  in_flight=sizes["api_in_flight"])
+            _print_api(out["api"])
     out["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return out
+
+
+def _print_api(a: dict[str, Any]) -> None:
+    one, many = a["post_one_at_a_time"], a["post_in_flight"]
+    print(f"    POST /api/v1/statuses one at a time: {one['per_s']}/s (median {one['median_ms']} ms, "
+          f"p95 {one['p95_ms']} ms); {many['in_flight']} in flight: {many['per_s']}/s "
+          f"(median {many['median_ms']} ms, p95 {many['p95_ms']} ms)")
+    print(f"    reblog: median {a['reblog']['median_ms']} ms, p95 {a['reblog']['p95_ms']} ms")
+    home = a["home_pages"]
+    print(f"    home timeline, {home['count']} pages of {home['limit']} ({home['statuses_seen']} statuses, each once): "
+          f"median {home['median_ms']} ms, p95 {home['p95_ms']} ms per page")
+    print(f"    verify_credentials: median {a['verify_credentials']['median_ms']} ms, "
+          f"p95 {a['verify_credentials']['p95_ms']} ms; server CPU {a['server_cpu']}")
 
 
 def _print_crypto(c: dict[str, Any]) -> None:

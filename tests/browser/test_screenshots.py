@@ -62,7 +62,16 @@ def admin_pages(base: str, statement: str) -> list[tuple[str, str]]:
         ("admin-follows", f"{base}/admin/follows"),
         ("admin-notifications", f"{base}/admin/notifications"),
         ("admin-timeline", f"{base}/admin/timeline"),
+        ("admin-apps", f"{base}/admin/apps"),
     ]
+
+
+def authorize_url(union) -> str:
+    """The page a Mastodon app (here one registered as Tusky would be) opens to log in."""
+    out = union.cli("app", "create", "Tusky", "--scopes", "read write follow push").stdout
+    client_id = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("client_id: "))
+    return (f"{union.url}/oauth/authorize?response_type=code&client_id={client_id}"
+            "&redirect_uri=urn:ietf:wg:oauth:2.0:oob&scope=read+write+follow+push")
 
 
 PAGE_FACTS = """() => ({
@@ -90,6 +99,8 @@ async def test_main_pages_load_fit_and_are_screenshotted(browser, site, width):
         failures = []
         pages = [(public, name, url) for name, url in public_pages(union.url, statement)]
         pages += [(admin, name, url) for name, url in admin_pages(union.url, statement)]
+        login_url = authorize_url(union)
+        pages += [(public, "oauth-authorize-login", login_url), (admin, "oauth-authorize-consent", login_url)]
         for page, name, url in pages:
             await visit(page, url)
             facts = await page.evaluate(PAGE_FACTS)
