@@ -177,6 +177,8 @@ class OAuthToken(Model):
     refresh_hash = fields.CharField(max_length=64, null=True, unique=True)
     app = fields.ForeignKeyField("models.OAuthApp", related_name="tokens", on_delete=fields.CASCADE)
     login = fields.ForeignKeyField("models.Login", related_name="tokens", null=True, on_delete=fields.CASCADE)
+    # The code it was exchanged for (kept through refreshes): a replay of that code revokes it.
+    code = fields.ForeignKeyField("models.OAuthCode", related_name="tokens", null=True, on_delete=fields.SET_NULL)
     scopes = fields.CharField(max_length=1024)
     created_at = fields.DatetimeField()
     last_used_at = fields.DatetimeField(null=True)

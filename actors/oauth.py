@@ -190,10 +190,10 @@ class Issued:
 
 
 async def _issue(app: OAuthApp, login: Login | None, scopes: str, now: datetime, *,
-                 refreshable: bool = True) -> Issued:
+                 refreshable: bool = True, code_id: int | None = None) -> Issued:
     access, refresh = _secret(), (_secret() if login is not None and refreshable else None)
     row = await OAuthToken.create(token_hash=digest(access), refresh_hash=digest(refresh) if refresh else None,
-                                  app=app, login=login, scopes=scopes, created_at=now)
+                                  app=app, login=login, scopes=scopes, created_at=now, code_id=code_id)
     return Issued(row, access, refresh)
 
 
@@ -202,9 +202,12 @@ async def exchange_code(*, client_id: str | None, client_secret: str | None, cod
     """authorization_code grant. A public client may prove itself with PKCE instead of its secret;
     a code that was issued with a challenge always needs the right verifier."""
     app = await client(client_id, need_secret=False)
+    replayed = None
     async with in_transaction():
         row = await OAuthCode.filter(code_hash=digest(str(code or "")), app=app).select_for_update().first()
-        if row is None or row.used or row.expires_at < now:
+        if row is not None and row.used:
+            replayed = row
+        elif row is None or row.expires_at < now:
             raise OAuthError("invalid_grant", "the authorization code is unknown, used or expired")
         # RFC 6749 4.1.3: required, and identical, whenever the authorization request had it
         # (ours always does: the code remembers the one it was sent to).
@@ -220,11 +223,15 @@ async def exchange_code(*, client_id: str | None, client_secret: str | None, cod
                 authenticated = False
         else:
             await client(client_id, client_secret)
-        row.used = True
-        await row.save(update_fields=["used"])
-        login = await Login.get(id=row.login_id)
-        # refresh() needs the secret: a public client that never showed it gets no refresh token.
-        return await _issue(app, login, row.scopes, now, refreshable=authenticated)
+        if replayed is None:
+            row.used = True
+            await row.save(update_fields=["used"])
+            login = await Login.get(id=row.login_id)
+            # refresh() needs the secret: a public client that never showed it gets no refresh token.
+            return await _issue(app, login, row.scopes, now, refreshable=authenticated, code_id=row.id)
+    # RFC 6749 4.1.2: a code used twice was probably stolen; what it gave is revoked.
+    await OAuthToken.filter(code=replayed, revoked_at=None).update(revoked_at=now)
+    raise OAuthError("invalid_grant", "the authorization code is unknown, used or expired")
 
 
 async def client_credentials(*, client_id: str | None, client_secret: str | None, scope: str | None,
@@ -247,7 +254,7 @@ async def refresh(*, client_id: str | None, client_secret: str | None, refresh_t
             raise OAuthError("invalid_grant", "the refresh token is unknown or revoked")
         old.revoked_at = now
         await old.save(update_fields=["revoked_at"])
-        return await _issue(app, await Login.get(id=old.login_id), old.scopes, now)
+        return await _issue(app, await Login.get(id=old.login_id), old.scopes, now, code_id=old.code_id)
 
 
 async def issue_for_owner(app: OAuthApp, login: Login, now: datetime) -> Issued:

@@ -97,6 +97,7 @@ class Migration(migrations.Migration):
                 ('refresh_hash', fields.CharField(null=True, unique=True, max_length=64)),
                 ('app', fields.ForeignKeyField('models.OAuthApp', source_field='app_id', db_constraint=True, to_field='id', related_name='tokens', on_delete=OnDelete.CASCADE)),
                 ('login', fields.ForeignKeyField('models.Login', source_field='login_id', null=True, db_constraint=True, to_field='id', related_name='tokens', on_delete=OnDelete.CASCADE)),
+                ('code', fields.ForeignKeyField('models.OAuthCode', source_field='code_id', null=True, db_constraint=True, to_field='id', related_name='tokens', on_delete=OnDelete.SET_NULL)),
                 ('scopes', fields.CharField(max_length=1024)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('last_used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),

@@ -7,6 +7,7 @@ Statuses are rendered in batches: one query per kind of fact (authors, counts, t
 own boosts and likes, parents, meetings) for a whole page, never one per status."""
 from __future__ import annotations
 
+import hashlib
 import html
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +24,7 @@ from federation.vocab import PUBLIC
 from web.api.common import local_account_id, remote_account_id
 
 DEFAULT_AVATAR = "/api/avatar.png"
+PLACEHOLDER_BASE = 9 * 10**18  # below 2**63, far above any row id
 DEFAULT_HEADER = "/api/header.png"
 # Our notification kinds, as Mastodon names them; registrations for meetings have no Mastodon
 # type and stay on the admin pages.
@@ -114,10 +116,13 @@ async def accounts_by_uri(inst: Instance, uris: set[str]) -> dict[str, dict]:
 
 
 def placeholder_account(inst: Instance, uri: str) -> dict:
-    """An author we never resolved (a post fetched by URL whose actor fetch failed)."""
+    """An author we never resolved (a post fetched by URL whose actor fetch failed). Its id is
+    stable and its own (clients cache accounts by id), in a range no stored actor has: looking it
+    up gives 404."""
     host = uri.split("://", 1)[-1].split("/", 1)[0]
     name = uri.rstrip("/").rsplit("/", 1)[-1] or host
-    return _account(inst, id="0", username=name, acct=f"{name}@{host}", name=name, note="", url=uri, uri=uri,
+    unresolved = PLACEHOLDER_BASE + int(hashlib.sha256(uri.encode()).hexdigest()[:15], 16) % 10**17
+    return _account(inst, id=str(unresolved), username=name, acct=f"{name}@{host}", name=name, note="", url=uri, uri=uri,
                     avatar="", locked=False, bot=False, group=False, created_at=None, counts=(0, 0, 0),
                     last_status_at=None, fields=[])
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from actors.instance import Instance
 from actors.models import LocalActor
@@ -133,12 +134,21 @@ async def _replayed(inst: Instance, login_id: int, key: str) -> Post | None:
     return post
 
 
-async def _reserve(inst: Instance, login_id: int, key: str) -> IdempotencyKey:
-    """Claimed before publishing, so two requests racing with one key publish once."""
-    try:
-        return await IdempotencyKey.create(login_id=login_id, key=key, post_ap_id="", created_at=inst.now())
-    except IntegrityError:
-        raise ApiError(409, "a request with this Idempotency-Key is still being processed") from None
+async def _publish_once(inst: Instance, actor: LocalActor, login_id: int, key: str, **publish) -> Post:
+    """The key, the statement and its deliveries commit together: a crash leaves neither (the
+    client's retry then publishes), and of two requests racing with one key, the second waits on
+    the key's row and is refused once the first commits (its own retry then gets the status)."""
+    async with in_transaction():
+        try:
+            async with in_transaction():  # a savepoint: only the key's insert is undone on a clash
+                reserved = await IdempotencyKey.create(login_id=login_id, key=key, post_ap_id="",
+                                                       created_at=inst.now())
+        except IntegrityError:
+            raise ApiError(409, "a request with this Idempotency-Key is being processed; retry to get its status") from None
+        post = await statements.publish(inst, actor, **publish)
+        reserved.post_ap_id = post.ap_id
+        await reserved.save(update_fields=["post_ap_id"])
+    return post
 
 
 # --- endpoints --------------------------------------------------------------------------
@@ -165,19 +175,12 @@ async def create(request: Request) -> Response:
     language = _language(p) or await _default_language(inst, actor)
     in_reply_to = await _reply_target(p)
     media = await uploads(ids)
-    reserved = await _reserve(inst, login_id, key) if key else None
+    publish = {"texts": {language: text}, "summary": spoiler or None, "in_reply_to": in_reply_to, "media": media}
     try:
-        post = await statements.publish(inst, actor, {language: text}, summary=spoiler or None,
-                                        in_reply_to=in_reply_to, media=media)
-    except BaseException as exc:
-        if reserved is not None:
-            await reserved.delete()
-        if isinstance(exc, OutboxError):
-            raise ApiError(422, str(exc)) from None
-        raise
-    if reserved is not None:
-        reserved.post_ap_id = post.ap_id
-        await reserved.save(update_fields=["post_ap_id"])
+        post = await (_publish_once(inst, actor, login_id, key, **publish) if key
+                      else statements.publish(inst, actor, **publish))
+    except OutboxError as exc:
+        raise ApiError(422, str(exc)) from None
     return JSONResponse(await one_status(inst, actor, post))
 
 

@@ -193,3 +193,17 @@ async def test_sensitive_is_what_the_spoiler_makes_it(world):
     kept = await client.put(f"/api/v1/statuses/{warned.json()['id']}", headers=headers,
                             json={"status": "x2", "sensitive": True})
     assert kept.status_code == 200 and kept.json()["sensitive"] is True  # the warning it has stays
+
+
+async def test_unresolved_authors_get_stable_ids_of_their_own(api):
+    from content.models import Post
+
+    client, inst, headers = api
+    ids = []
+    for n, author in enumerate(("https://a.example/users/x", "https://b.example/users/y", "https://a.example/users/x")):
+        post = await Post.create(ap_id=f"{author}/notes/{n}", author_uri=author, content="<p>hi</p>",
+                                 content_map={"en": "<p>hi</p>"}, language="en", public=True, published=inst.now())
+        shown = (await client.get(f"/api/v1/statuses/{post.sid}", headers=headers)).json()
+        ids.append(shown["account"]["id"])
+    assert ids[0] == ids[2] != ids[1] and ids[0].isdigit() and int(ids[0]) < 2**63
+    assert (await client.get(f"/api/v1/accounts/{ids[0]}", headers=headers)).status_code == 404

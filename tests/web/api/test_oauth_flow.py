@@ -38,6 +38,8 @@ async def test_authorization_code_flow_with_pkce(site, staff):
 
     again = await exchange(client, app, code, verifier)
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant", "a code works once"
+    # A code used twice was probably stolen: the token it gave is revoked (RFC 6749 4.1.2).
+    assert await oauth.authenticate(issued["access_token"], inst.now()) is None
 
 
 async def test_wrong_pkce_verifier_is_refused(site, staff):

@@ -102,6 +102,19 @@ async def test_a_refused_status_leaves_the_key_free(world):
     assert (await client.post("/api/v1/statuses", headers=keyed, json={"status": "x"})).status_code == 200
 
 
+async def test_two_requests_racing_with_one_key_publish_once(world):
+    import asyncio
+
+    client, inst, headers, *_ = world
+    keyed = {**headers, "Idempotency-Key": "race"}
+    answers = await asyncio.gather(*(client.post("/api/v1/statuses", headers=keyed, json={"status": "Once"})
+                                     for _ in range(3)))
+    assert {a.status_code for a in answers} <= {200, 409} and 200 in {a.status_code for a in answers}
+    assert await Post.filter(local=True).count() == 1 and await Activity.filter(type="Create").count() == 1
+    retry = await client.post("/api/v1/statuses", headers=keyed, json={"status": "Once"})
+    assert retry.status_code == 200 and retry.json()["id"] == str((await Post.get(local=True)).sid)
+
+
 async def test_a_read_only_token_cannot_post(world, token):
     client, inst, *_ = world
     read = await token("read")
