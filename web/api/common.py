@@ -183,9 +183,13 @@ def _declared_length(request: Request, limit: int) -> None:
         raise ApiError(413, f"the request body is too large (at most {limit // 1024} KiB)")
 
 
-async def _body(request: Request) -> bytes:
-    _declared_length(request, MAX_BODY)
-    return b"".join([chunk async for chunk in _chunks(request, MAX_BODY)])
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, refused (413) by its Content-Length or as soon as the bytes read pass `limit`.
+    Starlette keeps it on the request, so a later `request.form()` or `body()` reads it from there."""
+    _declared_length(request, limit)
+    body = b"".join([chunk async for chunk in _chunks(request, limit)])
+    request._body = body
+    return body
 
 
 async def params(request: Request) -> Params:
@@ -198,7 +202,7 @@ async def params(request: Request) -> Params:
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind == "application/json":
             try:
-                body = json.loads(await _body(request) or b"{}")
+                body = json.loads(await read_body(request) or b"{}")
             except (ValueError, UnicodeDecodeError):
                 raise ApiError(422, "the request body is not valid JSON")
             if not isinstance(body, dict):
@@ -207,7 +211,7 @@ async def params(request: Request) -> Params:
                 values[key] = items  # the body wins over the query
         elif kind == "application/x-www-form-urlencoded":
             try:
-                pairs = parse_qsl((await _body(request)).decode(), keep_blank_values=True, max_num_fields=1000)
+                pairs = parse_qsl((await read_body(request)).decode(), keep_blank_values=True, max_num_fields=1000)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ApiError(422, f"the form could not be read: {exc}")
             posted: dict[str, list] = {}

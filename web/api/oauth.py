@@ -15,7 +15,7 @@ from actors import oauth
 from actors.models import OAuthApp
 from actors.oauth import OAuthError
 from web.api import oauth_page
-from web.api.common import MAX_BODY, ApiError, Params, api, error, grant_of, params
+from web.api.common import ApiError, Params, api, error, grant_of, params, read_body
 
 # Token responses must never be cached (RFC 6749 5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -35,10 +35,7 @@ def application(app: OAuthApp, *, secret: str | None = None) -> dict:
 async def _params(request: Request) -> Params:
     """common.params (which caps JSON and form bodies at MAX_BODY and refuses NUL characters),
     with multipart held to the same cap: these endpoints take anonymous requests and no file."""
-    try:
-        await oauth_page.read_capped(request)
-    except oauth_page.TooLarge:
-        raise ApiError(413, f"the request body is too large (at most {MAX_BODY // 1024} KiB)")
+    await read_body(request)
     return await params(request)
 
 

@@ -23,7 +23,7 @@ from actors import oauth
 from actors.local import check_login, get_union
 from actors.models import Login, LoginAttempt, OAuthApp
 from actors.oauth import OOB, OAuthError
-from web.api.common import MAX_BODY
+from web.api.common import MAX_BODY, ApiError, read_body
 from web.auth import (CSRF_FAILED, THROTTLED, WRONG_CREDENTIALS, attempt_keys, csrf_ok, current_login,
                       record_failure, render_form, throttled_for)
 
@@ -35,36 +35,14 @@ SCOPE_WORDS = {
     "push": "receive push notifications",
     "profile": "see which account is logged in",
 }
-# The consent form is a few hundred bytes; the API's cap (common.MAX_BODY) is plenty.
-BODY_LIMIT = MAX_BODY
 _CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
 _HOST = re.compile(r"^[a-z0-9.-]+$|^[0-9a-f:.]+$")
 
 
-class TooLarge(Exception):
-    """The request body is over BODY_LIMIT."""
-
-
-async def read_capped(request: Request, limit: int = BODY_LIMIT) -> None:
-    """Reads the body, refusing it by Content-Length or, when that is absent or lies, as soon as
-    the bytes read pass `limit`. Starlette keeps the body on the request, so the later
-    `request.form()` / `request.body()` read it from there."""
-    declared = request.headers.get("content-length", "")
-    if declared.strip().isdigit() and int(declared) > limit:
-        raise TooLarge()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge()
-        chunks.append(chunk)
-    request._body = b"".join(chunks)
-
-
 def too_large_page() -> HTMLResponse:
     return HTMLResponse(f"<!doctype html><title>Request too large</title><h1>Request too large</h1>"
-                        f"<p>The form sent is over {BODY_LIMIT // 1024} KiB.</p>", status_code=413,
+                        f"<p>The form sent is over {MAX_BODY // 1024} KiB.</p>", status_code=413,
                         headers={"Cache-Control": "no-store"})
 
 
@@ -226,9 +204,9 @@ async def _password_login(request: Request, req: AuthRequest, form: Mapping) -> 
 
 async def decide(request: Request) -> Response:
     try:
-        await read_capped(request)
-    except TooLarge:
-        return too_large_page()
+        await read_body(request)  # the consent form is a few hundred bytes
+    except ApiError as exc:
+        return too_large_page() if exc.status == 413 else unsafe_page(exc.message)
     form = await request.form()
     try:
         app, redirect_uri = await _target(form)
