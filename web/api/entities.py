@@ -14,8 +14,10 @@ from datetime import datetime, timezone
 
 from tortoise.functions import Count
 
+from actors.follows import followers_count
 from actors.instance import Instance
 from actors.models import DomainBlock, Follower, Following, FollowState, LocalActor, RemoteActor
+from actors.profile import property_values
 from content.meetings import summary_html
 from content.compose import other_languages
 from content.models import Interaction, Media, Meeting, Notification, Post
@@ -68,26 +70,20 @@ def _account(inst: Instance, *, id: str, username: str, acct: str, name: str, no
 
 async def local_account(inst: Instance, actor: LocalActor) -> dict:
     uri = inst.uri_of(actor)
-    followers = await Follower.filter(local=actor, state=FollowState.ACCEPTED).count()
+    followers = await followers_count(actor)
     following = await Following.filter(local=actor, state=FollowState.ACCEPTED).count()
     own = Post.filter(local=True, author_uri=uri, public=True, hidden=False)
     statuses = await own.count()
     last = next(iter(await own.order_by("-published").limit(1).values_list("published", flat=True)), None)
-    fields = [{"name": link.get("name", ""), "value": _link_html(link.get("url", "")), "verified_at": None}
-              for link in actor.links or [] if isinstance(link, dict)]
+    # What peers see in the actor document: sector, country and links.
+    fields = [{"name": f["name"], "value": f["value"], "verified_at": None}
+              for f in property_values(actor.sector, actor.country, actor.links or [])]
     return _account(inst, id=local_account_id(actor), username=actor.username, acct=actor.username,
                     name=actor.name, note=sanitize_html(actor.summary or ""), url=inst.urls.profile(actor.username),
                     uri=uri, avatar="", locked=actor.manually_approves_followers or inst.approve_followers,
                     bot=actor.kind == "instance",
                     group=False, created_at=actor.created_at, counts=(followers, following, statuses),
                     last_status_at=last, fields=fields)
-
-
-def _link_html(url: str) -> str:
-    safe = safe_url(url)
-    if not safe:
-        return html.escape(url)
-    return f'<a href="{html.escape(safe)}" rel="nofollow noopener noreferrer" target="_blank">{html.escape(safe)}</a>'
 
 
 def remote_account(inst: Instance, actor: RemoteActor) -> dict:

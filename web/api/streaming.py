@@ -27,10 +27,10 @@ from actors.instance import Instance
 from actors.models import LocalActor
 from actors.oauth import Grant, authenticate
 from content.ids import SEQ_BITS, TAG_BITS, snowflake
-from content.models import Interaction, Notification, Post
+from content.models import Notification, Post
 from web.api.common import Page, bearer, error
 from web.api.entities import notifications, statuses
-from web.api.timelines import followed_uris, hashtags, merged_page, sid_of
+from web.api.timelines import hashtags, home_sources, merged_page, sid_of
 
 POLL_SECONDS = 2.0
 HEARTBEAT_SECONDS = 15.0
@@ -113,17 +113,16 @@ def _event(sub: Sub, kind: str, payload: dict) -> dict:
 
 
 async def _user(inst: Instance, actor: LocalActor, sub: Sub, cursor: Cursor) -> list[dict]:
-    authors = [inst.uri_of(actor), *await followed_uris(actor)]
+    posts, boosts = await home_sources(inst, actor)
     page = Page(max_id=None, since_id=None, min_id=cursor.lower(sub), limit=BATCH)
     sent = list(cursor.sent[sub])
-    items = (await merged_page(Post.filter(author_uri__in=authors, hidden=False).exclude(sid__in=sent),
-                               Interaction.filter(actor_uri__in=authors).exclude(sid__in=sent), page))[::-1]
+    items = (await merged_page(posts.exclude(sid__in=sent), boosts.exclude(sid__in=sent), page))[::-1]
     events = [_event(sub, "update", e) for e in await statuses(inst, actor, items)]  # oldest first
     cursor.mark(sub, [sid_of(i) for i in items])
     # `updated` is the author's clock: an edit that reaches us late, dated before our last poll, is
     # not streamed (clients see it on their next refresh).
-    edited = await (Post.filter(author_uri__in=authors, hidden=False, updated__gt=cursor.edited_since,
-                                sid__lte=cursor.subs[sub]).order_by("updated").limit(BATCH))
+    edited = await (posts.filter(updated__gt=cursor.edited_since, sid__lte=cursor.subs[sub])
+                    .order_by("updated").limit(BATCH))
     events += [_event(sub, "status.update", e) for e in await statuses(inst, actor, edited)]
     return events
 

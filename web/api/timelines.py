@@ -101,6 +101,13 @@ async def followed_uris(local: LocalActor) -> list[str]:
     return list(await Following.filter(local=local, state=FollowState.ACCEPTED).values_list("remote__uri", flat=True))
 
 
+async def home_sources(inst: Instance, union: LocalActor) -> tuple[QuerySet[Post], QuerySet[Interaction]]:
+    """The home timeline's two streams: posts by the union and the accounts it follows (hidden ones
+    left out), and their boosts."""
+    authors = [inst.uri_of(union), *await followed_uris(union)]
+    return Post.filter(author_uri__in=authors, hidden=False), Interaction.filter(actor_uri__in=authors)
+
+
 async def render(request: Request, items: list[Item], cursors: list[int] | None = None) -> Response:
     inst: Instance = request.app.state.inst
     viewer = request.state.actor
@@ -113,9 +120,8 @@ async def home(request: Request) -> Response:
     inst: Instance = request.app.state.inst
     page = page_of(await params(request))
     union = actor_of(request)
-    authors = [inst.uri_of(union), *await followed_uris(union)]
-    items = await merged_page(Post.filter(author_uri__in=authors, hidden=False),
-                              Interaction.filter(actor_uri__in=authors), page)
+    posts, boosts = await home_sources(inst, union)
+    items = await merged_page(posts, boosts, page)
     return await render(request, items)
 
 

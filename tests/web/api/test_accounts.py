@@ -45,6 +45,12 @@ async def test_verify_credentials(world, token):
     assert me["source"]["follow_requests_count"] == 1
     assert me["role"]["permissions"] == "0" and me["role"]["highlighted"] is False
     assert me["fields"][0]["value"].startswith('<a href="https://sudrail.example/"')
+    # The profile fields are those of the actor document: the sector and country come first.
+    union.sector, union.country = "Railways", "FR"
+    await union.save()
+    shown = (await client.get("/api/v1/accounts/verify_credentials", headers=headers)).json()
+    assert [(f["name"], f["value"]) for f in shown["fields"][:2]] == [("Sector", "Railways"), ("Country", "France")]
+    assert [f["name"] for f in shown["source"]["fields"]] == ["Web"], "the editable part stays the links"
     assert (await client.get("/api/v1/accounts/verify_credentials")).status_code == 401
     assert (await client.get("/api/v1/accounts/verify_credentials", headers=await token("write"))).status_code == 403
     assert (await client.get("/api/v1/accounts/verify_credentials", headers=await token("profile"))).status_code == 200
